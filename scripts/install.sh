@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install everything kubelite needs on Debian 12, as root: system packages and a Python venv at .venv.
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEB_PACKAGES=(
+  runc conmon containernetworking-plugins catatonit busybox-static   # containers
+  nftables conntrack iproute2 iptables                                 # networking and the service proxy
+  skopeo                                                               # registry interoperability (tests)
+  ca-certificates
+)
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "==> installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY="${PYTHON:-python3}"
+if ! "$PY" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
+  echo "error: kubelite needs Python 3.11 or newer ($PY is $("$PY" --version 2>&1))" >&2
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  if ! "$PY" -m venv .venv 2>/dev/null; then
+    apt-get install -y -qq python3-venv >/dev/null
+    rm -rf .venv
+    "$PY" -m venv .venv
+  fi
+fi
+stamp=.venv/.kubelite-lock
+if [ ! -f "$stamp" ] || ! cmp -s requirements.lock "$stamp"; then
+  echo "==> installing Python packages (requirements.lock)"
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.lock
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
+  cp requirements.lock "$stamp"
+fi

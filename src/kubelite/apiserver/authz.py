@@ -1,0 +1,182 @@
+"""Authorization: may this user do this? RBAC as Kubernetes evaluates it, over the watch caches of
+Roles, ClusterRoles, RoleBindings and ClusterRoleBindings (so a decision never touches storage).
+
+Members of `system:masters` may do everything (Kubernetes' superuser group). Aggregated
+ClusterRoles (`aggregationRule`) are expanded at evaluation time from the labelled ClusterRoles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from kubelite.machinery import labels
+
+from kubelite.registry.generic.store import UserInfo
+
+
+@dataclass
+class Attributes:
+    user: UserInfo
+    verb: str
+    namespace: str = ""
+    api_group: str = ""
+    resource: str = ""
+    subresource: str = ""
+    name: str = ""
+    is_resource_request: bool = True
+    path: str = ""
+
+
+ALLOW = "allow"
+NO_OPINION = "no-opinion"
+
+
+def _verb_matches(rule: dict, verb: str) -> bool:
+    vs = rule.get("verbs") or []
+    return "*" in vs or verb in vs
+
+
+def _group_matches(rule: dict, group: str) -> bool:
+    gs = rule.get("apiGroups") or []
+    return "*" in gs or group in gs
+
+
+def _resource_matches(rule: dict, resource: str, subresource: str) -> bool:
+    combined = f"{resource}/{subresource}" if subresource else resource
+    for r in rule.get("resources") or []:
+        if r == "*" or r == combined:
+            return True
+        if subresource and r == f"*/{subresource}":
+            return True
+    return False
+
+
+def _name_matches(rule: dict, name: str) -> bool:
+    names = rule.get("resourceNames") or []
+    if not names:
+        return True
+    return bool(name) and name in names
+
+
+def _non_resource_matches(rule: dict, path: str) -> bool:
+    for u in rule.get("nonResourceURLs") or []:
+        if u == "*" or u == path:
+            return True
+        if u.endswith("*") and path.startswith(u[:-1]):
+            return True
+    return False
+
+
+def rule_allows(rule: dict, a: Attributes) -> bool:
+    if not _verb_matches(rule, a.verb):
+        return False
+    if a.is_resource_request:
+        return (_group_matches(rule, a.api_group) and _resource_matches(rule, a.resource, a.subresource)
+                and _name_matches(rule, a.name))
+    return _non_resource_matches(rule, a.path)
+
+
+def subject_matches(subject: dict, user: UserInfo, binding_namespace: str) -> bool:
+    kind = subject.get("kind")
+    name = subject.get("name", "")
+    if kind == "User":
+        return user.username == name
+    if kind == "Group":
+        return name in user.groups
+    if kind == "ServiceAccount":
+        ns = subject.get("namespace") or binding_namespace
+        return user.username == f"system:serviceaccount:{ns}:{name}"
+    return False
+
+
+ObjectsFn = Callable[[], Iterable[dict]]
+
+
+class RBACAuthorizer:
+    def __init__(self, *, roles: ObjectsFn, cluster_roles: ObjectsFn, role_bindings: ObjectsFn,
+                 cluster_role_bindings: ObjectsFn):
+        self._roles = roles
+        self._cluster_roles = cluster_roles
+        self._role_bindings = role_bindings
+        self._cluster_role_bindings = cluster_role_bindings
+
+    def _cluster_role_rules(self, name: str) -> list[dict]:
+        roles = {r["metadata"]["name"]: r for r in self._cluster_roles()}
+        role = roles.get(name)
+        if role is None:
+            return []
+        agg = role.get("aggregationRule")
+        if not agg:
+            return list(role.get("rules") or [])
+        rules: list[dict] = list(role.get("rules") or [])
+        for sel in agg.get("clusterRoleSelectors") or []:
+            s = labels.selector_from_label_selector(sel)
+            for other in roles.values():
+                if other is not role and s.matches(other["metadata"].get("labels")):
+                    rules.extend(other.get("rules") or [])
+        return rules
+
+    def _role_rules(self, namespace: str, name: str) -> list[dict]:
+        for r in self._roles():
+            md = r["metadata"]
+            if md.get("namespace") == namespace and md.get("name") == name:
+                return list(r.get("rules") or [])
+        return []
+
+    def rules_for(self, user: UserInfo, namespace: str) -> list[dict]:
+        """Every rule that applies to `user` in `namespace` (cluster-wide rules included)."""
+        rules: list[dict] = []
+        for b in self._cluster_role_bindings():
+            if any(subject_matches(s, user, "") for s in b.get("subjects") or []):
+                rules.extend(self._cluster_role_rules(b.get("roleRef", {}).get("name", "")))
+        if namespace:
+            for b in self._role_bindings():
+                if b["metadata"].get("namespace") != namespace:
+                    continue
+                if any(subject_matches(s, user, namespace) for s in b.get("subjects") or []):
+                    ref = b.get("roleRef") or {}
+                    if ref.get("kind") == "ClusterRole":
+                        rules.extend(self._cluster_role_rules(ref.get("name", "")))
+                    else:
+                        rules.extend(self._role_rules(namespace, ref.get("name", "")))
+        return rules
+
+    def authorize(self, a: Attributes) -> tuple[str, str]:
+        if "system:masters" in a.user.groups:
+            return ALLOW, ""
+        for b in self._cluster_role_bindings():
+            if any(subject_matches(s, a.user, "") for s in b.get("subjects") or []):
+                name = b.get("roleRef", {}).get("name", "")
+                for rule in self._cluster_role_rules(name):
+                    if rule_allows(rule, a):
+                        return ALLOW, f'RBAC: allowed by ClusterRoleBinding "{b["metadata"]["name"]}" of ' \
+                                      f'ClusterRole "{name}" to User "{a.user.username}"'
+        if a.namespace and a.is_resource_request:
+            for b in self._role_bindings():
+                if b["metadata"].get("namespace") != a.namespace:
+                    continue
+                if not any(subject_matches(s, a.user, a.namespace) for s in b.get("subjects") or []):
+                    continue
+                ref = b.get("roleRef") or {}
+                rules = (self._cluster_role_rules(ref.get("name", "")) if ref.get("kind") == "ClusterRole"
+                         else self._role_rules(a.namespace, ref.get("name", "")))
+                for rule in rules:
+                    if rule_allows(rule, a):
+                        return ALLOW, f'RBAC: allowed by RoleBinding "{b["metadata"]["name"]}/{a.namespace}" ' \
+                                      f'of {ref.get("kind")} "{ref.get("name")}" to User "{a.user.username}"'
+        return NO_OPINION, ""
+
+
+def forbidden_message(a: Attributes) -> str:
+    """Kubernetes' Forbidden wording, e.g. `User "bob" cannot list resource "pods" in API group "" in the
+    namespace "default"`."""
+    if not a.is_resource_request:
+        return f'User "{a.user.username}" cannot {a.verb} path "{a.path}"'
+    res = f'{a.resource}/{a.subresource}' if a.subresource else a.resource
+    msg = f'User "{a.user.username}" cannot {a.verb} resource "{res}" in API group "{a.api_group}"'
+    if a.namespace:
+        msg += f' in the namespace "{a.namespace}"'
+    else:
+        msg += " at the cluster scope"
+    return msg

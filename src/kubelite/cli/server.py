@@ -1,0 +1,100 @@
+"""`kubelite server` and `kubelite kubeconfig`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from kubelite.controlplane.config import DEFAULT_DATA_DIR, ServerConfig
+
+log = logging.getLogger(__name__)
+
+
+def run_async(main) -> None:
+    """Run a coroutine with uvloop when available; SIGTERM/SIGINT cancel it cleanly."""
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover
+        runner = asyncio.run
+
+    async def wrapper():
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await main
+        except asyncio.CancelledError:
+            pass
+
+    runner(wrapper())
+
+
+@click.command("server")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True,
+              help="Where state, certificates and credentials live.")
+@click.option("--bind-address", default="0.0.0.0", show_default=True)
+@click.option("--https-port", "port", type=int, default=6443, show_default=True)
+@click.option("--advertise-address", default="127.0.0.1", show_default=True,
+              help="The address nodes and the `kubernetes` Service use to reach the API server.")
+@click.option("--datastore", default="", help="sqlite:///path (default: <data-dir>/state.db) or etcd://h1:2379,...")
+@click.option("--write-kubeconfig", type=click.Path(path_type=Path), default=None,
+              help="Where to write the admin kubeconfig (default: <data-dir>/admin.kubeconfig).")
+@click.option("--no-agent", is_flag=True, help="Run the control plane only, no node agent on this host.")
+@click.option("--node-name", default=None, help="Name of this host's node (default: the host name).")
+@click.option("--tls-san", multiple=True, help="Extra names or addresses for the serving certificate.")
+def server_cmd(data_dir, bind_address, port, advertise_address, datastore, write_kubeconfig, no_agent, node_name,
+               tls_san):
+    """Run the control plane (API server, controllers, scheduler) and a node agent for this host."""
+    from kubelite.controlplane import components
+    from kubelite.controlplane.run import ControlPlane
+
+    cfg = ServerConfig(data_dir=data_dir, bind_address=bind_address, port=port, advertise_address=advertise_address,
+                       datastore=datastore, write_kubeconfig=write_kubeconfig, agent=not no_agent,
+                       extra_sans=list(tls_san))
+    if node_name:
+        cfg.node_name = node_name
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger("kubelite").setLevel(logging.INFO)
+    cp = ControlPlane(cfg)
+    components.attach(cp)
+
+    async def main():
+        async def announce():
+            await cp.ready.wait()
+            click.echo(f"kubelite is running: API {cfg.server_url}", err=True)
+            click.echo(f"admin kubeconfig: {cfg.kubeconfig_path}  (export KUBECONFIG={cfg.kubeconfig_path})",
+                       err=True)
+
+        t = asyncio.ensure_future(announce())
+        try:
+            await cp.run()
+        finally:
+            t.cancel()
+
+    try:
+        run_async(main())
+    except OSError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+
+
+@click.command("kubeconfig")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True)
+def kubeconfig_cmd(data_dir):
+    """Print the admin kubeconfig of the server using this data dir."""
+    p = ServerConfig(data_dir=data_dir).kubeconfig_path
+    if not p.exists():
+        click.echo(f"error: no kubeconfig at {p}; start `kubelite server --data-dir {data_dir}` first", err=True)
+        sys.exit(1)
+    click.echo(p.read_text(), nl=False)
+
+
+commands = [server_cmd, kubeconfig_cmd]

@@ -1,0 +1,9 @@
+"""The control plane as one process (k3s-style `server`): datastore, API server, controllers,
+scheduler and, unless told otherwise, a node agent for this host.
+
+- `config`: `ServerConfig`, the options of `kubelite server`.
+- `bootstrap`: the data dir: cluster CA, serving certificate, admin identity, kubeconfig.
+- `run`: start everything in one TaskGroup and serve until cancelled.
+
+May import everything below `cli`.
+"""

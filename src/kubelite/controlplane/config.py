@@ -1,0 +1,44 @@
+"""Options of `kubelite server`."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kubelite.machinery.addressplan import DEFAULT, AddressPlan
+
+DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
+
+
+@dataclass
+class ServerConfig:
+    data_dir: Path = DEFAULT_DATA_DIR
+    bind_address: str = "0.0.0.0"
+    port: int = 6443
+    advertise_address: str = "127.0.0.1"
+    datastore: str = ""                      # default: sqlite:///<data_dir>/state.db
+    write_kubeconfig: Path | None = None     # default: <data_dir>/admin.kubeconfig
+    agent: bool = True
+    node_name: str = field(default_factory=socket.gethostname)
+    plan: AddressPlan = DEFAULT
+    extra_sans: list[str] = field(default_factory=list)
+    controllers: bool = True
+    scheduler: bool = True
+
+    @property
+    def datastore_url(self) -> str:
+        return self.datastore or f"sqlite://{self.data_dir / 'state.db'}"
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.write_kubeconfig or (self.data_dir / "admin.kubeconfig")
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.data_dir / "tls"
+
+    @property
+    def server_url(self) -> str:
+        host = "127.0.0.1" if self.bind_address in ("0.0.0.0", "::", "127.0.0.1") else self.bind_address
+        return f"https://{host}:{self.port}"

@@ -1,0 +1,64 @@
+"""Start the control plane (and later the components beside it) in one TaskGroup."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from kubelite.apiserver.authn import StaticTokens
+from kubelite.apiserver.server import APIServer, ServerOptions
+from kubelite.registry.generic.store import UserInfo
+from kubelite.storage import open_backend
+
+from . import bootstrap, bootstrap_objects
+from .config import ServerConfig
+
+log = logging.getLogger(__name__)
+
+Component = Callable[["ControlPlane"], Awaitable[None]]
+
+
+class ControlPlane:
+    """A running control plane; components (controllers, scheduler, agent) attach to it."""
+
+    def __init__(self, cfg: ServerConfig):
+        self.cfg = cfg
+        self.creds: bootstrap.Credentials | None = None
+        self.server: APIServer | None = None
+        self.ready = asyncio.Event()
+        self.components: list[tuple[str, Component]] = []
+
+    async def run(self) -> None:
+        cfg = self.cfg
+        self.creds = creds = await asyncio.to_thread(bootstrap.prepare, cfg)
+        backend = open_backend(cfg.datastore_url)
+        await backend.start()
+        runner: web.AppRunner | None = None
+        try:
+            server = self.server = APIServer(backend, ServerOptions(
+                bind_address=cfg.bind_address, port=cfg.port, advertise_address=cfg.advertise_address,
+                plan=cfg.plan, ssl_context=bootstrap.ssl_context(creds)))
+            tokens = StaticTokens()
+            tokens.add(creds.admin_token, UserInfo("system:admin", "", ["system:masters"]))
+            server.authenticator.token_authenticators.append(tokens)
+            bootstrap.write_kubeconfig(cfg.kubeconfig_path, bootstrap.admin_kubeconfig(cfg, creds))
+            runner = web.AppRunner(server.app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+            await runner.setup()
+            site = web.TCPSite(runner, cfg.bind_address, cfg.port, ssl_context=server.options.ssl_context,
+                               reuse_address=True, backlog=1024)
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(server.run_caches(), name="watch-caches")
+                await server.wait_ready()
+                await bootstrap_objects.ensure(server, advertise_address=cfg.advertise_address, port=cfg.port)
+                await site.start()
+                log.info("kubelite API server listening on %s", cfg.server_url)
+                for name, comp in self.components:
+                    tg.create_task(comp(self), name=name)
+                self.ready.set()
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            await backend.close()

@@ -1,0 +1,39 @@
+"""End-to-end fixtures: one real `kubelite server` process per test session, driven by the real
+kubectl and the official Python client. Each test works in its own namespace."""
+
+import uuid
+
+import pytest
+
+from kubelite.testing import ServerProcess
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("kubelite") / "data"
+    s = ServerProcess(data, args=["--no-agent"])
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def kubectl(server):
+    return server.kubectl
+
+
+@pytest.fixture
+def ns(server):
+    name = f"e2e-{uuid.uuid4().hex[:8]}"
+    server.kubectl("create", "namespace", name)
+    yield name
+    server.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="session")
+def api_client(server):
+    from kubernetes import client, config
+
+    c = config.new_client_from_config(config_file=str(server.kubeconfig))
+    yield c
+    c.close()
