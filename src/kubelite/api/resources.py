@@ -8,8 +8,10 @@ GET_UPDATE_PATCH = ("get", "patch", "update")
 GET_LIST = ("get", "list")
 
 
-def _sub(name: str, kind: str, verbs=GET_UPDATE_PATCH, group: str = "", version: str = "v1") -> Subresource:
-    return Subresource(name, group, version, kind, tuple(verbs))
+def _sub(name: str, kind: str, verbs=GET_UPDATE_PATCH, group: str | None = None,
+         version: str | None = None) -> Subresource:
+    """A subresource; without a group/version its response kind lives in the parent's group/version."""
+    return Subresource(name, group, version or ("v1" if group is not None else None), kind, tuple(verbs))  # type: ignore[arg-type]
 
 
 def build_scheme() -> Scheme:
@@ -24,8 +26,10 @@ def build_scheme() -> Scheme:
         if group == "rbac.authorization.k8s.io":
             pkg = "rbac"
         msg = message or f"io.k8s.api.{pkg}.{version}.{kind}"
+        subs = tuple(Subresource(x.name, group if x.group is None else x.group,
+                                 version if x.version is None else x.version, x.kind, x.verbs) for x in subs)
         return s.add(Resource(group, version, kind, plural, singular, namespaced, tuple(short), tuple(cats),
-                              tuple(verbs), tuple(subs), msg, stored))
+                              tuple(verbs), subs, msg, stored))
 
     # core/v1
     add("", "v1", "Binding", "bindings", "binding", True, verbs=CREATE_ONLY, stored=False)

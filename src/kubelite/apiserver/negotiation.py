@@ -110,25 +110,16 @@ def json_response(obj: object, status: int = 200, headers: dict | None = None,
     return web.Response(body=orjson.dumps(obj), status=status, headers={"Content-Type": content_type, **(headers or {})})
 
 
-# Kinds that travel in protobuf bodies but are not top-level resources.
-_SUBRESOURCE_MESSAGES = {
-    ("authentication.k8s.io/v1", "TokenRequest"): "io.k8s.api.authentication.v1.TokenRequest",
-    ("policy/v1", "Eviction"): "io.k8s.api.policy.v1.Eviction",
-    ("autoscaling/v1", "Scale"): "io.k8s.api.autoscaling.v1.Scale",
-    ("v1", "DeleteOptions"): "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
-}
-
-
 def decode_protobuf(body: bytes) -> dict:
     from kubelite.api import protobuf
-    from kubelite.api.resources import SCHEME
 
-    api_version, kind, raw = protobuf.decode_envelope(body)
-    r = SCHEME.by_api_version_kind(api_version, kind)
-    msg = r.message if r is not None else _SUBRESOURCE_MESSAGES.get((api_version, kind))
-    if msg is None:
-        raise errors.new_bad_request(f"no kind \"{kind}\" is registered for version \"{api_version}\" in scheme")
-    obj = protobuf.decode_message(raw, msg)
-    obj["apiVersion"] = api_version
-    obj["kind"] = kind
-    return obj
+    return protobuf.decode_object(body)
+
+
+def decode_json_checked(body: bytes) -> tuple[object, list[str]]:
+    """Decode a JSON body and report duplicate fields (for fieldValidation)."""
+    if not body.strip():
+        raise errors.new_bad_request("the server rejected our request due to an error in our request: empty body")
+    from kubelite.api import decode
+
+    return decode.parse_json(body)

@@ -57,26 +57,20 @@ def field_validation(ctx: RequestContext, obj: dict, message: str) -> None:
     if mode not in ("Strict", "Warn", "Ignore"):
         raise errors.new_bad_request(f'fieldValidation: Unsupported value: "{mode}": supported values: '
                                      f'"Ignore", "Strict", "Warn"')
-    check = getattr(_decode, "check_fields", None)
-    if check is None or not message:
-        return
     try:
-        unknown, type_errors = check(obj, message)
-    except KeyError:  # no schema for this message yet
+        unknown, type_errors = _decode.check_fields(obj, message)
+    except KeyError:  # no schema for this message
         return
     r = ctx.resource
     assert r is not None
     if type_errors:
-        raise errors.new_bad_request(f'{r.kind} in version "{r.version}" cannot be handled as a {r.kind}: '
-                                     + "; ".join(type_errors))
-    if not unknown or mode == "Ignore":
+        raise _decode.type_error(r.kind, r.version, type_errors)
+    duplicates = ctx.request.get("duplicate_fields") or []
+    if not unknown and not duplicates or mode == "Ignore":
         return
     if mode == "Strict":
-        mk = getattr(_decode, "strict_error", None)
-        if mk is not None:
-            raise mk(r.kind, unknown, [])
-        raise errors.new_bad_request("strict decoding error: " + ", ".join(f'unknown field "{u}"' for u in unknown))
-    ctx.warnings.extend(f'unknown field "{u}"' for u in unknown)
+        raise _decode.strict_error(r.kind, unknown, duplicates, version=r.version)
+    ctx.warnings.extend(_decode.strict_warnings(unknown, duplicates))
 
 
 class ResourceEndpoints:
@@ -133,7 +127,12 @@ class ResourceEndpoints:
     # -- writes ------------------------------------------------------------------------------
     async def read_object(self, ctx: RequestContext) -> dict:
         body = await negotiation.read_body(ctx.request)
-        obj = negotiation.decode_object(body, ctx.request.headers.get("Content-Type", ""))
+        ct = ctx.request.headers.get("Content-Type", "")
+        if negotiation.media_type(ct) in ("", negotiation.JSON):
+            obj, dups = negotiation.decode_json_checked(body)
+            ctx.request["duplicate_fields"] = dups
+        else:
+            obj = negotiation.decode_object(body, ct)
         obj = check_type_meta(ctx, obj)
         field_validation(ctx, obj, ctx.resource.message if ctx.resource else "")
         return obj
