@@ -22,12 +22,20 @@ from kubelite.apiserver import pki
 from .config import ServerConfig
 
 
+# Identities of the components that run inside the server process (user name -> file name).
+COMPONENT_IDENTITIES = {
+    "system:kube-controller-manager": "controller-manager",
+    "system:kube-scheduler": "scheduler",
+}
+
+
 @dataclass
 class Credentials:
     ca: pki.CertKey
     serving: pki.CertKey
     admin: pki.CertKey
     admin_token: str
+    components: dict[str, pki.CertKey]
     ca_path: Path
     serving_cert_path: Path
     serving_key_path: Path
@@ -59,6 +67,10 @@ def prepare(cfg: ServerConfig) -> Credentials:
                                 ip_addresses=sorted(ips), server=True)
     admin = pki.load_or_issue(tls, "admin", ca, common_name="system:admin", organizations=["system:masters"],
                               client=True)
+    components = {
+        user: pki.load_or_issue(tls, file, ca, common_name=user, client=True)
+        for user, file in COMPONENT_IDENTITIES.items()
+    }
     token_path = cfg.data_dir / "admin.token"
     if token_path.exists():
         token = token_path.read_text().strip()
@@ -67,7 +79,8 @@ def prepare(cfg: ServerConfig) -> Credentials:
         fd = os.open(token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(token + "\n")
-    return Credentials(ca, serving, admin, token, tls / "ca.crt", tls / "serving.crt", tls / "serving.key")
+    return Credentials(ca, serving, admin, token, components, tls / "ca.crt", tls / "serving.crt",
+                       tls / "serving.key")
 
 
 def ssl_context(creds: Credentials) -> ssl.SSLContext:

@@ -66,6 +66,15 @@ async def ensure(server: APIServer, *, advertise_address: str, port: int) -> Non
                      "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}},
         "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "cluster-admin"},
         "subjects": [{"apiGroup": rbac, "kind": "Group", "name": "system:masters"}]})
+    # The in-process components. (They get least-privilege roles with the RBAC defaults; until then
+    # cluster-admin.)
+    for user in ("system:kube-controller-manager", "system:kube-scheduler"):
+        name = user.replace("system:", "kubelite:")
+        await _ensure(server, "clusterrolebindings", rbac, "", {
+            "apiVersion": f"{rbac}/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": rbac, "kind": "User", "name": user}]})
     for name, rules in DISCOVERY_ROLES.items():
         await _ensure(server, "clusterroles", rbac, "", {
             "apiVersion": f"{rbac}/v1", "kind": "ClusterRole",

@@ -25,6 +25,7 @@ class ServerConfig:
     extra_sans: list[str] = field(default_factory=list)
     controllers: bool = True
     scheduler: bool = True
+    leader_elect: bool = False
 
     @property
     def datastore_url(self) -> str:

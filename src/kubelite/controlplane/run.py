@@ -31,6 +31,16 @@ class ControlPlane:
         self.ready = asyncio.Event()
         self.components: list[tuple[str, Component]] = []
 
+    def client_for(self, user: str):
+        """An API client for an in-process component, with that component's own certificate."""
+        from kubelite.client import Client, ClientConfig
+
+        assert self.creds is not None
+        ck = self.creds.components[user]
+        cfg = ClientConfig(server=f"https://127.0.0.1:{self.cfg.port}", ca_data=self.creds.ca.cert_pem,
+                           cert_data=ck.cert_pem, key_data=ck.key_pem, user_agent=f"{user.split(':')[-1]}/kubelite")
+        return Client.from_config(cfg)
+
     async def run(self) -> None:
         cfg = self.cfg
         self.creds = creds = await asyncio.to_thread(bootstrap.prepare, cfg)

@@ -80,15 +80,21 @@ def _prune(merged: Any, managed: Managed, applier: tuple, last: set[Path], ref: 
 
 def _apply(live: dict, config: dict, managed: Managed, entry: Entry, force: bool, ref: typed.TypeRef,
            reset: set[Path]) -> tuple[dict, Managed, bool]:
-    config_set = fm.strip(typed.field_set(config, ref, strict=True), reset)
+    # Identity fields (metadata.name, ...) stay in the applier's set while pruning, so that the
+    # structs holding them are owned; they are stripped from what is recorded afterwards.
+    config_set = fp.without_prefixes(typed.field_set(config, ref, strict=True), reset)
     merged = typed.merge(live, config, ref)
     previous = managed.get(entry.identity)
     managed = dict(managed)
-    managed[entry.identity] = Entry(entry.manager, fm.APPLY, entry.api_version, config_set, entry.subresource,
-                                    previous.time if previous else None)
+    applier = Entry(entry.manager, fm.APPLY, entry.api_version, config_set, entry.subresource,
+                    previous.time if previous else None)
+    managed[entry.identity] = applier
     merged = _prune(merged, managed, entry.identity, previous.fields if previous else set(), ref)
     comparison = typed.compare(live, merged, ref).without_prefixes(reset)
     managed = fm.take_ownership(managed, comparison, entry.identity, force)
+    applier.fields = fm.strip(applier.fields, reset)
+    if not applier.fields:
+        del managed[entry.identity]
     return merged, managed, not typed.equal(live, merged)
 
 
