@@ -29,9 +29,21 @@ class Patcher:
 
     def apply(self, live: dict | None, applied: dict, manager: str, r: Resource, *, force: bool,
               subresource: str = "") -> dict:
-        return _patch.server_side_apply(live, applied, manager, r.message, force, r.api_version, timeutil.now())
+        return _patch.server_side_apply(live, applied, manager, r.message, force, r.api_version, timeutil.now(),
+                                        subresource=subresource, reset_fields=reset_fields(r, subresource))
 
-    def managed_fields(self, old: dict | None, new: dict, manager: str, operation: str, api_version: str,
-                       subresource: str) -> list:
-        return _patch.update_managed_fields(old, new, manager, operation, api_version, timeutil.now(),
-                                            subresource=subresource)
+    def managed_fields_for(self, r: Resource):
+        """The store's managed-fields hook for one resource (records Update operations)."""
+        def track(old: dict | None, new: dict, manager: str, operation: str, api_version: str,
+                  subresource: str) -> list:
+            return _patch.update_managed_fields(old, new, manager, "Update", api_version, timeutil.now(),
+                                                message_name=r.message, subresource=subresource,
+                                                reset_fields=reset_fields(r, subresource))
+        return track
+
+
+def reset_fields(r: Resource, subresource: str) -> tuple[str, ...]:
+    """Fields an endpoint ignores: the main resource resets status, `/status` resets spec."""
+    if r.subresource("status") is None:
+        return ()
+    return ("spec",) if subresource == "status" else ("status",)

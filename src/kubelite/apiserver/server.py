@@ -68,7 +68,7 @@ class APIServer:
                 continue
             strategy, status = strategies_for(r, self.env)
             self.stores[(r.group, r.version, r.plural)] = Store(
-                r, strategy, backend, admission=self.admission, managed_fields=self.patcher.managed_fields,
+                r, strategy, backend, admission=self.admission, managed_fields=self.patcher.managed_fields_for(r),
                 status_strategy=status)
         self.authorizer = RBACAuthorizer(
             roles=lambda: self._cached_objects("roles", "rbac.authorization.k8s.io"),
@@ -122,12 +122,51 @@ class APIServer:
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def run_caches(self) -> None:
-        """Run every watch cache until cancelled."""
+        """Run every watch cache, the compactor and the event reaper until cancelled."""
         async with asyncio.TaskGroup() as tg:
             for s in self.stores.values():
                 tg.create_task(s.cacher.run(), name=f"cacher-{s.resource.plural}.{s.resource.group}")
             await asyncio.gather(*(s.cacher.wait_ready() for s in self.stores.values()))
             self._ready.set()
+            tg.create_task(self._compactor(), name="compactor")
+            tg.create_task(self._event_reaper(), name="event-reaper")
+
+    async def _compactor(self, interval: float = 300.0) -> None:
+        """Compact storage history older than one interval (Kubernetes compacts every 5 minutes)."""
+        prev = 0
+        while True:
+            await asyncio.sleep(interval)
+            if prev:
+                try:
+                    await self.backend.compact(prev)
+                except Exception:  # noqa: BLE001 - retried next interval
+                    log.exception("storage compaction failed")
+            prev = await self.backend.current_revision()
+
+    async def _event_reaper(self, ttl: float = 3600.0, interval: float = 60.0) -> None:
+        """Events expire one hour after their last update (Kubernetes' --event-ttl)."""
+        from kubelite.machinery import timeutil
+        from kubelite.registry.generic.store import DeleteOptions
+
+        while True:
+            await asyncio.sleep(interval)
+            now = timeutil.now()
+            for plural, group in (("events", ""), ("events", "events.k8s.io")):
+                store = self.store(plural, group)
+                for ev in list(store.cacher.objects.values()):
+                    md = ev["metadata"]
+                    last = ev.get("lastTimestamp") or ev.get("eventTime") or (ev.get("series") or {}).get(
+                        "lastObservedTime") or md.get("creationTimestamp")
+                    try:
+                        t = timeutil.parse_time(last)
+                    except ValueError:
+                        t = None
+                    if t is None or (now - t).total_seconds() < ttl:
+                        continue
+                    try:
+                        await store.delete(md.get("namespace", ""), md["name"], DeleteOptions())
+                    except errors.StatusError:
+                        pass
 
     async def wait_ready(self) -> None:
         await self._ready.wait()

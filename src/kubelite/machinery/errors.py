@@ -163,7 +163,7 @@ class StatusError(Exception):
             "reason": str(self.reason),
             "code": self.code,
         }
-        if self.details:
+        if self.details is not None:
             s["details"] = self.details
         return s
 

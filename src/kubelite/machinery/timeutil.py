@@ -70,11 +70,11 @@ def is_valid_time(s: object) -> bool:
 
 def human_duration(seconds: float) -> str:
     """apimachinery `duration.HumanDuration`."""
-    if seconds < -1:
+    s = int(seconds)  # truncates toward zero, as Go's int(d.Seconds())
+    if s < -1:
         return "<invalid>"
-    if seconds < 0:
+    if s < 0:
         return "0s"
-    s = int(seconds)
     if s < 120:
         return f"{s}s"
     minutes = s // 60

@@ -139,8 +139,8 @@ def server_side_apply(live_obj: dict | None, applied: Any, manager: str, message
 
     The result carries the new `metadata.managedFields`. Raises 400 for a malformed
     configuration, 409 with `FieldManagerConflict` causes for conflicts, and 500 for a
-    configuration that does not fit the schema, as Kubernetes 1.32 does (a plain error, so 500). A missing fieldManager is
-    the caller's 400.
+    configuration that does not fit the schema (Kubernetes 1.32 returns a plain error there).
+    A missing fieldManager is the caller's 400.
     """
     if not isinstance(applied, dict):
         raise new_bad_request(f"error decoding YAML: expected an object, got {type(applied).__name__}")

@@ -18,7 +18,7 @@ before the registry strategy resets fields, as in Kubernetes' handlers.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 

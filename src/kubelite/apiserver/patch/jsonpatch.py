@@ -223,6 +223,6 @@ def apply_json_patch(obj: dict[str, Any], ops: Any) -> dict[str, Any]:
     except PatchFailed as exc:
         raise new_patch_rejected(exc) from exc
     if not isinstance(doc, dict):
-        raise new_invalid("", "", "", [invalid(
-            "patch", json.dumps(doc, separators=(",", ":")), f"json: cannot unmarshal {_go_type(doc)} into Go value of type map[string]interface {{}}")])
+        detail = f"json: cannot unmarshal {_go_type(doc)} into Go value of type map[string]interface {{}}"
+        raise new_invalid("", "", "", [invalid("patch", json.dumps(doc, separators=(",", ":")), detail)])
     return doc
