@@ -36,6 +36,7 @@ from .endpoints.subresources import SubresourceEndpoints
 from .endpoints.watch import serve_watch
 from .metrics import Metrics
 from .patcher import Patcher
+from .serviceaccount import ServiceAccountAuthenticator, TokenIssuer, token_request
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class ServerOptions:
     plan: AddressPlan = DEFAULT
     ssl_context: ssl.SSLContext | None = None
     extra_handlers: dict = field(default_factory=dict)
+    token_issuer: TokenIssuer | None = None
 
 
 class APIServer:
@@ -75,6 +77,9 @@ class APIServer:
             cluster_roles=lambda: self._cached_objects("clusterroles", "rbac.authorization.k8s.io"),
             role_bindings=lambda: self._cached_objects("rolebindings", "rbac.authorization.k8s.io"),
             cluster_role_bindings=lambda: self._cached_objects("clusterrolebindings", "rbac.authorization.k8s.io"))
+        self.token_issuer = self.options.token_issuer or TokenIssuer.generate()
+        self.authenticator.token_authenticators.append(
+            ServiceAccountAuthenticator(self.token_issuer, self._get_object))
         self.endpoints = ResourceEndpoints(self)
         self.subresources = SubresourceEndpoints(self)
         self.reviews = ReviewEndpoints(self)
@@ -94,6 +99,11 @@ class APIServer:
             return self.store(plural, group).cacher.objects.values()
         except KeyError:
             return ()
+
+    async def _get_object(self, plural: str, namespace: str, name: str) -> dict | None:
+        s = self.store(plural)
+        obj = s.cacher.get(s.key(namespace, name))
+        return obj if obj is not None else await s.get_or_none(namespace, name)
 
     async def _namespace(self, name: str) -> dict | None:
         s = self.store("namespaces")
@@ -287,10 +297,43 @@ class APIServer:
             return await self.subresources.eviction(ctx, store)
         if sub == "finalize" and ctx.info.verb == "update":
             return await self.subresources.finalize(ctx, store)
+        if sub == "token" and r.plural == "serviceaccounts" and ctx.info.verb == "create":
+            return await self._token_request(ctx, store)
         handler = self.options.extra_handlers.get((r.group, r.plural, sub))
         if handler is not None:
             return await handler(self, ctx, store)
         raise errors.new_service_unavailable(f"the {r.plural}/{sub} subresource is not available on this server yet")
+
+    async def _token_request(self, ctx: RequestContext, store: Store) -> web.StreamResponse:
+        """`serviceaccounts/<name>/token`: issue a bound, expiring service account token."""
+        sa = await store.get(ctx.info.namespace, ctx.info.name)
+        body = await negotiation.read_body(ctx.request)
+        req = negotiation.decode_object(body, ctx.request.headers.get("Content-Type", "")) if body.strip() else {}
+        if not isinstance(req, dict):
+            raise errors.new_bad_request("TokenRequest must be an object")
+        req["apiVersion"] = "authentication.k8s.io/v1"
+        req["kind"] = "TokenRequest"
+        md = req.setdefault("metadata", {})
+        md.pop("creationTimestamp", None) if md.get("creationTimestamp") is None else None
+        md["name"] = ctx.info.name
+        md["namespace"] = ctx.info.namespace
+        ref = (req.get("spec") or {}).get("boundObjectRef") or {}
+        bound = None
+        if ref:
+            kinds = {"Pod": "pods", "Secret": "secrets", "Node": "nodes"}
+            plural = kinds.get(ref.get("kind", ""))
+            if plural is None:
+                raise errors.new_bad_request(f'cannot bind token to object of type {ref.get("kind")}')
+            ns = "" if plural == "nodes" else ctx.info.namespace
+            bound = await self._get_object(plural, ns, ref.get("name", ""))
+            if bound is None:
+                raise errors.new_not_found("", plural, ref.get("name", ""))
+            if ref.get("uid") and ref["uid"] != bound["metadata"].get("uid"):
+                raise errors.new_conflict("", plural, ref.get("name", ""),
+                                          f'the UID in the bound object reference ({ref["uid"]}) does not match '
+                                          f'the UID in record. The object might have been deleted and then '
+                                          f'recreated')
+        return ctx.reply(token_request(self.token_issuer, sa, req, bound), 201)
 
     async def _virtual(self, ctx: RequestContext, r: Resource) -> web.StreamResponse:
         if r.group in ("authorization.k8s.io", "authentication.k8s.io"):

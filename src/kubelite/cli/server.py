@@ -42,8 +42,9 @@ def run_async(main) -> None:
               help="Where state, certificates and credentials live.")
 @click.option("--bind-address", default="0.0.0.0", show_default=True)
 @click.option("--https-port", "port", type=int, default=6443, show_default=True)
-@click.option("--advertise-address", default="127.0.0.1", show_default=True,
-              help="The address nodes and the `kubernetes` Service use to reach the API server.")
+@click.option("--advertise-address", default=None,
+              help="The address nodes and the `kubernetes` Service use to reach the API server "
+                   "(default: the host's address on the node network, 198.18.0.1).")
 @click.option("--datastore", default="", help="sqlite:///path (default: <data-dir>/state.db) or etcd://h1:2379,...")
 @click.option("--write-kubeconfig", type=click.Path(path_type=Path), default=None,
               help="Where to write the admin kubeconfig (default: <data-dir>/admin.kubeconfig).")
@@ -56,11 +57,12 @@ def server_cmd(data_dir, bind_address, port, advertise_address, datastore, write
     from kubelite.controlplane import components
     from kubelite.controlplane.run import ControlPlane
 
-    cfg = ServerConfig(data_dir=data_dir, bind_address=bind_address, port=port, advertise_address=advertise_address,
-                       datastore=datastore, write_kubeconfig=write_kubeconfig, agent=not no_agent,
+    cfg = ServerConfig(data_dir=data_dir, bind_address=bind_address, port=port, datastore=datastore, write_kubeconfig=write_kubeconfig, agent=not no_agent,
                        extra_sans=list(tls_san))
     if node_name:
         cfg.node_name = node_name
+    if advertise_address:
+        cfg.advertise_address = advertise_address
     if logging.getLogger().level > logging.INFO:
         logging.getLogger("kubelite").setLevel(logging.INFO)
     cp = ControlPlane(cfg)

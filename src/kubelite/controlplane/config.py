@@ -16,7 +16,7 @@ class ServerConfig:
     data_dir: Path = DEFAULT_DATA_DIR
     bind_address: str = "0.0.0.0"
     port: int = 6443
-    advertise_address: str = "127.0.0.1"
+    advertise_address: str = DEFAULT.host_address
     datastore: str = ""                      # default: sqlite:///<data_dir>/state.db
     write_kubeconfig: Path | None = None     # default: <data_dir>/admin.kubeconfig
     agent: bool = True

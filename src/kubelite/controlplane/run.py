@@ -48,9 +48,12 @@ class ControlPlane:
         await backend.start()
         runner: web.AppRunner | None = None
         try:
+            from kubelite.apiserver.serviceaccount import TokenIssuer, load_or_create_key
+
+            issuer = TokenIssuer(await asyncio.to_thread(load_or_create_key, cfg.tls_dir / "service-account.key"))
             server = self.server = APIServer(backend, ServerOptions(
                 bind_address=cfg.bind_address, port=cfg.port, advertise_address=cfg.advertise_address,
-                plan=cfg.plan, ssl_context=bootstrap.ssl_context(creds)))
+                plan=cfg.plan, ssl_context=bootstrap.ssl_context(creds), token_issuer=issuer))
             tokens = StaticTokens()
             tokens.add(creds.admin_token, UserInfo("system:admin", "", ["system:masters"]))
             server.authenticator.token_authenticators.append(tokens)

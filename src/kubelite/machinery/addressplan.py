@@ -3,7 +3,7 @@ with no LAN, VPN or cloud VPC). Every range is configurable; these are the embed
 
 | range            | use                                                        |
 |------------------|------------------------------------------------------------|
-| 198.18.0.0/20    | node addresses of local multi-node clusters                |
+| 198.18.0.0/20    | node addresses (.1 is the host on the `kubelite0` bridge)   |
 | 198.18.128.0/20  | Service ClusterIPs (`kubernetes` = .1, `kube-dns` = .10)   |
 | 198.18.192.0/20  | LoadBalancer addresses                                     |
 | 198.19.0.0/16    | pod addresses, one /24 per node                            |
@@ -26,6 +26,11 @@ class AddressPlan:
 
     def service_ip(self, index: int) -> str:
         return str(ipaddress.ip_network(self.service_cidr)[index])
+
+    @property
+    def host_address(self) -> str:
+        """The host's own address on the node network: where the API server is advertised."""
+        return str(ipaddress.ip_network(self.node_cidr)[1])
 
     @property
     def kubernetes_service_ip(self) -> str:

@@ -61,7 +61,7 @@ class InProcessAPIServer:
         self._task = asyncio.ensure_future(self.server.run_caches())
         self._stack.push_async_callback(self._stop_caches)
         await self.server.wait_ready()
-        await bootstrap_objects.ensure(self.server, advertise_address="127.0.0.1", port=self.port)
+        await bootstrap_objects.ensure(self.server, advertise_address="198.18.0.1", port=self.port)
         runner = web.AppRunner(self.server.app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await runner.setup()
         self._stack.push_async_callback(runner.cleanup)
