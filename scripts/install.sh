@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(
   runc conmon containernetworking-plugins catatonit busybox-static   # containers
+  golang-github-containers-common util-linux                         # seccomp profile, nsenter
   nftables conntrack iproute2 iptables                                 # networking and the service proxy
   skopeo                                                               # registry interoperability (tests)
   ca-certificates
