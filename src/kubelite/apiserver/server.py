@@ -28,6 +28,7 @@ from kubelite.storage import Backend
 from . import admission, negotiation, requestinfo
 from .authn import ANONYMOUS, ANONYMOUS_PATHS, Authenticator
 from .authz import ALLOW, Attributes, RBACAuthorizer, forbidden_message
+from .impersonation import impersonate
 from .discovery import AGGREGATED_V2, AGGREGATED_V2BETA1, Discovery, version_info
 from .endpoints.context import RequestContext
 from .endpoints.resources import ResourceEndpoints
@@ -223,6 +224,8 @@ class APIServer:
                 user = ANONYMOUS
             else:
                 raise errors.new_unauthorized()
+        if "Impersonate-User" in request.headers or "Impersonate-Group" in request.headers:
+            user = impersonate(request, user, self.authorizer)
         request["user"] = user
         return await handler(request)
 

@@ -45,14 +45,18 @@ CONTROLLERS: dict[str, str] = {
 
 
 def load(name: str) -> type[Controller] | None:
+    """The controller class, or None (logged) when it is missing or fails to import."""
     mod_name, _, cls_name = CONTROLLERS[name].partition(":")
     try:
         mod = importlib.import_module(f"kubelite.controllers.{mod_name}")
+        return getattr(mod, cls_name)
     except ModuleNotFoundError as e:
         if e.name == f"kubelite.controllers.{mod_name}":
             return None
-        raise
-    return getattr(mod, cls_name)
+        log.exception("controller %s failed to import", name)
+    except Exception:  # noqa: BLE001 - one broken controller must not stop the others
+        log.exception("controller %s failed to load", name)
+    return None
 
 
 class ControllerManager:
@@ -106,4 +110,18 @@ class ControllerManager:
             for r in recorders:
                 tg.create_task(r.run(), name=f"events-{r.component}" if hasattr(r, "component") else "events")
             for c in controllers:
-                tg.create_task(c.run(), name=c.name)
+                tg.create_task(self._supervise(c), name=c.name)
+
+    async def _supervise(self, c: Controller) -> None:
+        """Run a controller; if it dies, log it and start it again after a pause."""
+        delay = 1.0
+        while True:
+            try:
+                await c.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001
+                log.exception("controller %s crashed; restarting in %.0fs", c.name, delay)
+                await self.clock.sleep(delay)
+                delay = min(delay * 2, 60.0)
