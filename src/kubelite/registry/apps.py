@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kubelite.api import helpers
 from kubelite.api.scheme import Resource
 from kubelite.registry.generic.strategy import Strategy, deep_get
 
@@ -19,6 +20,10 @@ class ReplicaSetStrategy(Strategy):
 class JobStrategy(Strategy):
     def __init__(self, resource: Resource, env):
         super().__init__(resource)
+
+    def prepare_for_create(self, obj: dict) -> None:
+        super().prepare_for_create(obj)
+        helpers.generate_job_selector(obj)
 
     def selectable_fields(self, obj: dict) -> dict[str, str]:
         f = super().selectable_fields(obj)

@@ -12,10 +12,8 @@ from kubelite.registry.generic.strategy import Strategy, deep_get
 from kubelite.machinery import errors
 from kubelite.machinery.addressplan import DEFAULT, AddressPlan
 
-try:  # pure pod helpers (QoS class)
-    from kubelite.api import helpers as _helpers
-except ImportError:  # pragma: no cover - during bring-up
-    _helpers = None
+from kubelite.api import helpers as _helpers
+from kubelite.api.defaults import core as _core_defaults
 
 
 @dataclass
@@ -34,9 +32,7 @@ class PodStrategy(Strategy):
 
     def initial_status(self, obj: dict) -> dict | None:
         status: dict = {"phase": "Pending"}
-        qos = getattr(_helpers, "pod_qos_class", None)
-        if qos is not None:
-            status["qosClass"] = qos(obj)
+        status["qosClass"] = _helpers.pod_qos_class(obj)
         return status
 
     def selectable_fields(self, obj: dict) -> dict[str, str]:
@@ -79,6 +75,11 @@ class NamespaceStrategy(Strategy):
 
     def initial_status(self, obj: dict) -> dict | None:
         return {"phase": "Active"}
+
+    def prepare_for_create(self, obj: dict) -> None:
+        super().prepare_for_create(obj)
+        obj.setdefault("spec", {})
+        _core_defaults.namespace_finalizers_on_create(obj)
 
     def prepare_for_update(self, new: dict, old: dict) -> None:
         super().prepare_for_update(new, old)
@@ -190,6 +191,16 @@ class ServiceStrategy(Strategy):
                 p["nodePort"] = np_
                 used_ports.add(np_)
                 self.env.reserved_ports.add(np_)
+        self._health_check_port(spec, used_ports)
+
+    def _health_check_port(self, spec: dict, used_ports: set[int]) -> None:
+        if spec.get("type") == "LoadBalancer" and spec.get("externalTrafficPolicy") == "Local" \
+                and not spec.get("healthCheckNodePort"):
+            lo, hi = self.env.plan.node_port_range
+            free = [x for x in range(lo, hi + 1) if x not in used_ports]
+            if free:
+                spec["healthCheckNodePort"] = random.choice(free)
+                self.env.reserved_ports.add(spec["healthCheckNodePort"])
 
     def prepare_for_update(self, new: dict, old: dict) -> None:
         super().prepare_for_update(new, old)
@@ -197,6 +208,9 @@ class ServiceStrategy(Strategy):
         for k in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
             if k in ospec and not nspec.get(k):
                 nspec[k] = ospec[k]
+        if ospec.get("healthCheckNodePort") and not nspec.get("healthCheckNodePort") and \
+                nspec.get("type") == "LoadBalancer" and nspec.get("externalTrafficPolicy") == "Local":
+            nspec["healthCheckNodePort"] = ospec["healthCheckNodePort"]
         oports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort") for p in ospec.get("ports") or []}
         for p in nspec.get("ports") or []:
             if not p.get("nodePort") and oports.get((p.get("port"), p.get("protocol", "TCP"))) and \

@@ -270,7 +270,7 @@ class Store:
         md["creationTimestamp"] = timeutil.rfc3339()
         md.pop("generation", None)
         self.strategy.prepare_for_create(obj)
-        errs = self.validate_meta_create(obj) + self.strategy.validate(obj)
+        errs = self.strategy.validate(obj)
         if errs:
             raise errors.new_invalid(r.group, r.kind, name, errs)
         opts.warnings.extend(self.strategy.warnings_on_create(obj))
@@ -289,15 +289,6 @@ class Store:
             raise errors.new_already_exists(r.group, r.plural, name) from None
         md["resourceVersion"] = str(rev)
         return obj
-
-    def validate_meta_create(self, obj: dict) -> list[FieldError]:
-        md = obj.get("metadata") or {}
-        errs: list[FieldError] = []
-        if not md.get("name") and not md.get("generateName"):
-            errs.append(errors.required("metadata.name", "name or generateName is required"))
-        if self.resource.namespaced and not md.get("namespace"):
-            errs.append(errors.required("metadata.namespace"))
-        return errs if errs else []
 
     def _track_fields(self, old: dict | None, new: dict, opts: WriteOptions, operation: str) -> None:
         if self.managed_fields is None or not opts.track_fields:
