@@ -5,7 +5,14 @@ import uuid
 
 import pytest
 
-from kubelite.testing import ServerProcess
+from kubelite.testing import ServerProcess, wait_until
+
+
+def wait_for_default_service_account(server, namespace):
+    """As Kubernetes' e2e framework does: pods need the `default` ServiceAccount the controller makes."""
+    wait_until(lambda: server.kubectl("get", "serviceaccount", "default", "-n", namespace,
+                                      check=False).returncode == 0, timeout=30,
+               message=f"default ServiceAccount in {namespace}")
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +33,7 @@ def kubectl(server):
 def ns(server):
     name = f"e2e-{uuid.uuid4().hex[:8]}"
     server.kubectl("create", "namespace", name)
+    wait_for_default_service_account(server, name)
     yield name
     server.kubectl("delete", "namespace", name, "--wait=false", check=False)
 

@@ -23,6 +23,8 @@ def apps(api_client):
 def pyns(core):
     name = f"py-{uuid.uuid4().hex[:8]}"
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    from kubelite.testing import wait_until
+    wait_until(lambda: core.read_namespaced_service_account("default", name), timeout=30)
     yield name
     try:
         core.delete_namespace(name)

@@ -180,3 +180,102 @@ def forbidden_message(a: Attributes) -> str:
     else:
         msg += " at the cluster scope"
     return msg
+
+
+def _pod_references(pod: dict) -> dict[str, set[str]]:
+    """Secrets, ConfigMaps, PVCs and the service account a pod uses."""
+    spec = pod.get("spec") or {}
+    refs: dict[str, set[str]] = {"secrets": set(), "configmaps": set(), "persistentvolumeclaims": set(),
+                                 "serviceaccounts": {spec.get("serviceAccountName") or "default"}}
+    for s in spec.get("imagePullSecrets") or []:
+        refs["secrets"].add(s.get("name", ""))
+    for v in spec.get("volumes") or []:
+        if "secret" in v:
+            refs["secrets"].add((v["secret"] or {}).get("secretName", ""))
+        if "configMap" in v:
+            refs["configmaps"].add((v["configMap"] or {}).get("name", ""))
+        if "persistentVolumeClaim" in v:
+            refs["persistentvolumeclaims"].add((v["persistentVolumeClaim"] or {}).get("claimName", ""))
+        for src in ((v.get("projected") or {}).get("sources") or []):
+            if "secret" in src:
+                refs["secrets"].add((src["secret"] or {}).get("name", ""))
+            if "configMap" in src:
+                refs["configmaps"].add((src["configMap"] or {}).get("name", ""))
+    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []) + \
+            (spec.get("ephemeralContainers") or []):
+        for e in c.get("env") or []:
+            vf = e.get("valueFrom") or {}
+            if "secretKeyRef" in vf:
+                refs["secrets"].add((vf["secretKeyRef"] or {}).get("name", ""))
+            if "configMapKeyRef" in vf:
+                refs["configmaps"].add((vf["configMapKeyRef"] or {}).get("name", ""))
+        for ef in c.get("envFrom") or []:
+            if "secretRef" in ef:
+                refs["secrets"].add((ef["secretRef"] or {}).get("name", ""))
+            if "configMapRef" in ef:
+                refs["configmaps"].add((ef["configMapRef"] or {}).get("name", ""))
+    return refs
+
+
+class NodeAuthorizer:
+    """Kubernetes' Node authorizer: a node (`system:node:<name>` in `system:nodes`) may read the
+    Secrets, ConfigMaps and PVCs of pods bound to it and request tokens for their service accounts;
+    everything else it may do comes from the static node rules."""
+
+    def __init__(self, pods: ObjectsFn, node_rules: list[dict]):
+        self._pods = pods
+        self.node_rules = node_rules
+
+    @staticmethod
+    def node_of(user: UserInfo) -> str | None:
+        if "system:nodes" in user.groups and user.username.startswith("system:node:"):
+            return user.username[len("system:node:"):]
+        return None
+
+    def authorize(self, a: Attributes) -> tuple[str, str]:
+        node = self.node_of(a.user)
+        if node is None:
+            return NO_OPINION, ""
+        graph = {"secrets", "configmaps", "persistentvolumeclaims"}
+        if a.is_resource_request and a.api_group == "" and a.resource in graph and not a.subresource:
+            if a.verb not in ("get", "list", "watch") or not a.name:
+                return NO_OPINION, ""
+            for pod in self._pods():
+                md = pod.get("metadata") or {}
+                if md.get("namespace") == a.namespace and (pod.get("spec") or {}).get("nodeName") == node and \
+                        a.name in _pod_references(pod)[a.resource]:
+                    return ALLOW, f'node "{node}" uses {a.resource} "{a.namespace}/{a.name}"'
+            return NO_OPINION, f'no relationship found between node "{node}" and this object'
+        if a.is_resource_request and a.resource == "serviceaccounts" and a.subresource == "token":
+            if a.verb != "create":
+                return NO_OPINION, ""
+            for pod in self._pods():
+                md = pod.get("metadata") or {}
+                if md.get("namespace") == a.namespace and (pod.get("spec") or {}).get("nodeName") == node and \
+                        a.name in _pod_references(pod)["serviceaccounts"]:
+                    return ALLOW, ""
+            return NO_OPINION, ""
+        for rule in self.node_rules:
+            if rule_allows(rule, a):
+                return ALLOW, f'node "{node}" is allowed by the node rules'
+        return NO_OPINION, ""
+
+
+class Authorizers:
+    """The authorizer chain: the first ALLOW wins (Node, then RBAC)."""
+
+    def __init__(self, node: NodeAuthorizer, rbac: RBACAuthorizer):
+        self.node = node
+        self.rbac = rbac
+
+    def authorize(self, a: Attributes) -> tuple[str, str]:
+        d, reason = self.node.authorize(a)
+        if d == ALLOW:
+            return d, reason
+        return self.rbac.authorize(a)
+
+    def rules_for(self, user: UserInfo, namespace: str) -> list[dict]:
+        rules = self.rbac.rules_for(user, namespace)
+        if self.node.node_of(user) is not None:
+            rules = list(self.node.node_rules) + rules
+        return rules

@@ -27,7 +27,15 @@ from kubelite.storage import Backend
 
 from . import admission, negotiation, requestinfo
 from .authn import ANONYMOUS, ANONYMOUS_PATHS, Authenticator
-from .authz import ALLOW, Attributes, RBACAuthorizer, forbidden_message
+from . import bootstrappolicy
+from .admission.limitranger import LimitRanger
+from .admission.noderestriction import NodeRestriction
+from .admission.podsecurity import PodSecurity
+from .admission.podtolerations import DefaultTolerationSeconds, PriorityAdmission
+from .admission.rbacescalation import RBACEscalation
+from .admission.resourcequota import ResourceQuotaAdmission
+from .admission.serviceaccount import ServiceAccountAdmission
+from .authz import ALLOW, Attributes, Authorizers, NodeAuthorizer, RBACAuthorizer, forbidden_message
 from .impersonation import impersonate
 from .discovery import AGGREGATED_V2, AGGREGATED_V2BETA1, Discovery, version_info
 from .endpoints.context import RequestContext
@@ -73,11 +81,24 @@ class APIServer:
             self.stores[(r.group, r.version, r.plural)] = Store(
                 r, strategy, backend, admission=self.admission, managed_fields=self.patcher.managed_fields_for(r),
                 status_strategy=status)
-        self.authorizer = RBACAuthorizer(
+        self.rbac = RBACAuthorizer(
             roles=lambda: self._cached_objects("roles", "rbac.authorization.k8s.io"),
             cluster_roles=lambda: self._cached_objects("clusterroles", "rbac.authorization.k8s.io"),
             role_bindings=lambda: self._cached_objects("rolebindings", "rbac.authorization.k8s.io"),
             cluster_role_bindings=lambda: self._cached_objects("clusterrolebindings", "rbac.authorization.k8s.io"))
+        self.authorizer = Authorizers(NodeAuthorizer(lambda: self._cached_objects("pods"),
+                                                     bootstrappolicy.NODE_RULES), self.rbac)
+        self.admission.plugins += [
+            LimitRanger(lambda ns: [o for o in self._cached_objects("limitranges")
+                                    if o["metadata"].get("namespace") == ns]),
+            ServiceAccountAdmission(lambda ns, name: self._get_object("serviceaccounts", ns, name)),
+            NodeRestriction(),
+            PodSecurity(self._namespace),
+            PriorityAdmission(lambda: self._cached_objects("priorityclasses", "scheduling.k8s.io")),
+            DefaultTolerationSeconds(),
+            RBACEscalation(self.rbac, self._role_rules),
+            ResourceQuotaAdmission(lambda plural, group: self._cached_objects(plural, group)),
+        ]
         self.token_issuer = self.options.token_issuer or TokenIssuer.generate()
         self.authenticator.token_authenticators.append(
             ServiceAccountAuthenticator(self.token_issuer, self._get_object))
@@ -105,6 +126,16 @@ class APIServer:
         s = self.store(plural)
         obj = s.cacher.get(s.key(namespace, name))
         return obj if obj is not None else await s.get_or_none(namespace, name)
+
+    def _role_rules(self, kind: str, namespace: str, name: str) -> list[dict] | None:
+        if kind == "ClusterRole":
+            s = self.store("clusterroles", "rbac.authorization.k8s.io")
+            if s.cacher.get(s.key("", name)) is None:
+                return None
+            return self.rbac._cluster_role_rules(name)
+        s = self.store("roles", "rbac.authorization.k8s.io")
+        obj = s.cacher.get(s.key(namespace, name))
+        return None if obj is None else list(obj.get("rules") or [])
 
     async def _namespace(self, name: str) -> dict | None:
         s = self.store("namespaces")

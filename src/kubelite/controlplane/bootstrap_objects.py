@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from kubelite.apiserver import bootstrappolicy
 from kubelite.apiserver.server import APIServer
 from kubelite.machinery import errors
 from kubelite.registry.generic.store import WriteOptions
@@ -53,54 +54,7 @@ async def ensure(server: APIServer, *, advertise_address: str, port: int) -> Non
         "addressType": "IPv4",
         "endpoints": [{"addresses": [advertise_address], "conditions": {"ready": True}}],
         "ports": [{"name": "https", "port": port, "protocol": "TCP"}]})
-    rbac = "rbac.authorization.k8s.io"
-    await _ensure(server, "clusterroles", rbac, "", {
-        "apiVersion": f"{rbac}/v1", "kind": "ClusterRole",
-        "metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
-                     "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}},
-        "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-                  {"nonResourceURLs": ["*"], "verbs": ["*"]}]})
-    await _ensure(server, "clusterrolebindings", rbac, "", {
-        "apiVersion": f"{rbac}/v1", "kind": "ClusterRoleBinding",
-        "metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
-                     "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"}},
-        "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "cluster-admin"},
-        "subjects": [{"apiGroup": rbac, "kind": "Group", "name": "system:masters"}]})
-    # The in-process components. (They get least-privilege roles with the RBAC defaults; until then
-    # cluster-admin.)
-    for user in ("system:kube-controller-manager", "system:kube-scheduler"):
-        name = user.replace("system:", "kubelite:")
-        await _ensure(server, "clusterrolebindings", rbac, "", {
-            "apiVersion": f"{rbac}/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
-            "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"apiGroup": rbac, "kind": "User", "name": user}]})
-    for name, rules in DISCOVERY_ROLES.items():
-        await _ensure(server, "clusterroles", rbac, "", {
-            "apiVersion": f"{rbac}/v1", "kind": "ClusterRole",
-            "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
-            "rules": rules})
-        await _ensure(server, "clusterrolebindings", rbac, "", {
-            "apiVersion": f"{rbac}/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
-            "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": name},
-            "subjects": [{"apiGroup": rbac, "kind": "Group", "name": g} for g in DISCOVERY_GROUPS[name]]})
-
-
-DISCOVERY_ROLES = {
-    "system:discovery": [{"nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez",
-                                              "/openapi", "/openapi/*", "/readyz", "/version", "/version/"],
-                          "verbs": ["get"]}],
-    "system:public-info-viewer": [{"nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"],
-                                   "verbs": ["get"]}],
-    "system:basic-user": [{"apiGroups": ["authorization.k8s.io"],
-                           "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
-                           "verbs": ["create"]},
-                          {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"],
-                           "verbs": ["create"]}],
-}
-DISCOVERY_GROUPS = {
-    "system:discovery": ["system:authenticated"],
-    "system:public-info-viewer": ["system:authenticated", "system:unauthenticated"],
-    "system:basic-user": ["system:authenticated"],
-}
+    for role in bootstrappolicy.cluster_roles():
+        await _ensure(server, "clusterroles", bootstrappolicy.RBAC, "", role)
+    for binding in bootstrappolicy.cluster_role_bindings():
+        await _ensure(server, "clusterrolebindings", bootstrappolicy.RBAC, "", binding)

@@ -262,7 +262,8 @@ class Store:
         name = md.get("name", "")
         if self.admission:
             await self.admission.admit(AdmissionAttributes("CREATE", r, "", md.get("namespace", ""), name, obj,
-                                                           None, opts.user, opts.dry_run))
+                                                           None, opts.user, opts.dry_run,
+                                                           {"warnings": opts.warnings}))
         # BeforeCreate
         for k in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             md.pop(k, None)
@@ -276,7 +277,8 @@ class Store:
         opts.warnings.extend(self.strategy.warnings_on_create(obj))
         if self.admission:
             await self.admission.validate(AdmissionAttributes("CREATE", r, "", md.get("namespace", ""), name, obj,
-                                                              None, opts.user, opts.dry_run))
+                                                              None, opts.user, opts.dry_run,
+                                                              {"warnings": opts.warnings}))
         self._track_fields(None, obj, opts, "Update")
         self.strategy.canonicalize(obj)
         if opts.dry_run:
@@ -378,7 +380,8 @@ class Store:
             opts.warnings.extend(strategy.warnings_on_update(new, old))
             if self.admission:
                 await self.admission.validate(AdmissionAttributes("UPDATE", r, opts.subresource, namespace, name,
-                                                                  new, old, opts.user, opts.dry_run))
+                                                                  new, old, opts.user, opts.dry_run,
+                                                                  {"warnings": opts.warnings}))
             self._track_fields(old, new, opts, operation)
             strategy.canonicalize(new)
             if _same(new, old):

@@ -1,9 +1,9 @@
 """Admission: policy applied to writes after authorization, before and after validation.
 
 The chain runs every plugin's `admit` (may mutate) in order, then every `validate` (may only
-refuse). Built-in plugins here: NamespaceLifecycle (no writes into missing or terminating
-namespaces; the system namespaces cannot be deleted). The security plugins (ServiceAccount,
-LimitRanger, ResourceQuota, PodSecurity, NodeRestriction, ...) plug into the same chain.
+refuse). Plugins, in Kubernetes' order: NamespaceLifecycle (here), LimitRanger, ServiceAccount,
+NodeRestriction, PodSecurity, Priority, DefaultTolerationSeconds, RBAC escalation checks,
+ResourceQuota — one module each in this package.
 """
 
 from __future__ import annotations
