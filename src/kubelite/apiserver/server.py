@@ -18,7 +18,7 @@ from aiohttp import web
 
 from kubelite.api.resources import SCHEME
 from kubelite.api.scheme import Resource, Scheme
-from kubelite.machinery import errors
+from kubelite.machinery import errors, timeutil
 from kubelite.machinery.addressplan import DEFAULT, AddressPlan
 from kubelite.registry import core as core_registry
 from kubelite.registry import strategies_for
@@ -59,6 +59,8 @@ class ServerOptions:
     ssl_context: ssl.SSLContext | None = None
     extra_handlers: dict = field(default_factory=dict)
     token_issuer: TokenIssuer | None = None
+    encryption: object | None = None            # an AESGCMTransformer for Secrets at rest
+    audit: object | None = None                 # an audit.AuditLog
 
 
 class APIServer:
@@ -78,9 +80,10 @@ class APIServer:
             if not r.stored:
                 continue
             strategy, status = strategies_for(r, self.env)
+            encrypt = self.options.encryption if (r.group, r.plural) == ("", "secrets") else None
             self.stores[(r.group, r.version, r.plural)] = Store(
                 r, strategy, backend, admission=self.admission, managed_fields=self.patcher.managed_fields_for(r),
-                status_strategy=status)
+                status_strategy=status, transformer=encrypt)
         self.rbac = RBACAuthorizer(
             roles=lambda: self._cached_objects("roles", "rbac.authorization.k8s.io"),
             cluster_roles=lambda: self._cached_objects("clusterroles", "rbac.authorization.k8s.io"),
@@ -171,7 +174,15 @@ class APIServer:
             await asyncio.gather(*(s.cacher.wait_ready() for s in self.stores.values()))
             self._ready.set()
             tg.create_task(self._compactor(), name="compactor")
+            if self.options.audit is not None:
+                tg.create_task(self.options.audit.run(), name="audit-log")
+            tg.create_task(self._rewrite_stale_secrets(), name="secrets-reencrypt")
             tg.create_task(self._event_reaper(), name="event-reaper")
+
+    async def _rewrite_stale_secrets(self) -> None:
+        n = await self.store("secrets").rewrite_stale()
+        if n:
+            log.info("re-encrypted %d secrets with the current key", n)
 
     async def _compactor(self, interval: float = 300.0) -> None:
         """Compact storage history older than one interval (Kubernetes compacts every 5 minutes)."""
@@ -223,6 +234,7 @@ class APIServer:
     @web.middleware
     async def _recovery(self, request: web.Request, handler) -> web.StreamResponse:
         start = time.perf_counter()
+        started = timeutil.rfc3339_micro() if self.options.audit is not None else ""
         status = 500
         try:
             resp = await handler(request)
@@ -245,6 +257,21 @@ class APIServer:
             return negotiation.json_response(e.status(), 500)
         finally:
             self.metrics.observe_request(request, status, time.perf_counter() - start)
+            if self.options.audit is not None:
+                self._audit(request, status, started)
+
+    def _audit(self, request: web.Request, status: int, started: str) -> None:
+        user = request.get("user")
+        user_d = user.to_dict() if user is not None else {"username": "system:anonymous",
+                                                          "groups": ["system:unauthenticated"]}
+        info = request.get("info") or requestinfo.parse(request.method, request.path, dict(request.query))
+        ann = {}
+        if status == 403:
+            ann["authorization.k8s.io/decision"] = "forbid"
+        elif status != 401 and user is not None:
+            ann["authorization.k8s.io/decision"] = "allow"
+        self.options.audit.record(request=request, info=info, user=user_d, status=status, started=started,
+                                  annotations=ann or None, request_object=request.get("request_object"))
 
     @web.middleware
     async def _authenticate(self, request: web.Request, handler) -> web.StreamResponse:
@@ -264,6 +291,7 @@ class APIServer:
         path = request.path
         user = request["user"]
         info = requestinfo.parse(request.method, path, dict(request.query))
+        request["info"] = info
         if not info.is_resource_request:
             return await self._non_resource(request, info, user)
         ctx = RequestContext(request, info, user)

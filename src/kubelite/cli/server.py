@@ -51,14 +51,18 @@ def run_async(main) -> None:
 @click.option("--no-agent", is_flag=True, help="Run the control plane only, no node agent on this host.")
 @click.option("--node-name", default=None, help="Name of this host's node (default: the host name).")
 @click.option("--tls-san", multiple=True, help="Extra names or addresses for the serving certificate.")
+@click.option("--audit-log-path", type=click.Path(path_type=Path), default=None,
+              help="Audit log (JSON lines; default: <data-dir>/audit.log).")
+@click.option("--audit-policy-file", type=click.Path(path_type=Path, exists=True), default=None,
+              help="An audit.k8s.io/v1 Policy (default: Metadata for everything but health checks).")
 def server_cmd(data_dir, bind_address, port, advertise_address, datastore, write_kubeconfig, no_agent, node_name,
-               tls_san):
+               tls_san, audit_log_path, audit_policy_file):
     """Run the control plane (API server, controllers, scheduler) and a node agent for this host."""
     from kubelite.controlplane import components
     from kubelite.controlplane.run import ControlPlane
 
     cfg = ServerConfig(data_dir=data_dir, bind_address=bind_address, port=port, datastore=datastore, write_kubeconfig=write_kubeconfig, agent=not no_agent,
-                       extra_sans=list(tls_san))
+                       extra_sans=list(tls_san), audit_log=audit_log_path, audit_policy=audit_policy_file)
     if node_name:
         cfg.node_name = node_name
     if advertise_address:
@@ -100,3 +104,32 @@ def kubeconfig_cmd(data_dir):
 
 
 commands = [server_cmd, kubeconfig_cmd]
+
+
+@click.group("encryption")
+def encryption_group():
+    """Manage the keys that encrypt Secrets at rest."""
+
+
+@encryption_group.command("rotate")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True)
+def encryption_rotate(data_dir):
+    """Add a new primary key. Restart the server to re-encrypt every Secret, then `prune`."""
+    from kubelite.apiserver import encryption
+
+    name = encryption.rotate(Path(data_dir) / "encryption.json")
+    click.echo(f"new primary key {name}; restart `kubelite server` to re-encrypt, then run "
+               f"`kubelite encryption prune`")
+
+
+@encryption_group.command("prune")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True)
+def encryption_prune(data_dir):
+    """Drop every key but the primary (after the server re-encrypted the Secrets)."""
+    from kubelite.apiserver import encryption
+
+    dropped = encryption.prune(Path(data_dir) / "encryption.json")
+    click.echo(f"dropped keys: {', '.join(dropped) or 'none'}")
+
+
+commands.append(encryption_group)

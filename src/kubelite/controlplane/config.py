@@ -26,6 +26,8 @@ class ServerConfig:
     controllers: bool = True
     scheduler: bool = True
     leader_elect: bool = False
+    audit_log: Path | None = None            # default: <data_dir>/audit.log
+    audit_policy: Path | None = None
 
     @property
     def datastore_url(self) -> str:

@@ -118,6 +118,24 @@ class ServerProcess:
         finally:
             conn.close()
 
+    def user_kubeconfig(self, user: str, groups: list[str] | None = None) -> Path:
+        """A kubeconfig for `user` (client certificate signed by the cluster CA; CN=user, O=groups)."""
+        from kubelite.apiserver import pki
+        from kubelite.controlplane import bootstrap
+
+        tls = self.data_dir / "tls"
+        ca = pki.CertKey.load(tls / "ca.crt", tls / "ca.key")
+        ck = pki.sign(ca, common_name=user, organizations=groups or [], client=True)
+        safe = user.replace(":", "_")
+        path = self.data_dir.parent / f"{self.data_dir.name}-{safe}.kubeconfig"
+        bootstrap.write_kubeconfig(path, bootstrap.kubeconfig(self.url, ca.cert_pem, user=safe,
+                                                              cert_pem=ck.cert_pem, key_pem=ck.key_pem))
+        return path
+
+    def kubectl_as(self, kubeconfig: Path, *args: str, **kw) -> subprocess.CompletedProcess:
+        env = kubectl_env(kubeconfig, tempfile.mkdtemp(prefix="kubectl-cache-"))
+        return self.kubectl(*args, env={"KUBECONFIG": env["KUBECONFIG"], "KUBECACHEDIR": env["KUBECACHEDIR"]}, **kw)
+
     @property
     def admin_token(self) -> str:
         return (self.data_dir / "admin.token").read_text().strip()

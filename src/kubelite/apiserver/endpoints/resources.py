@@ -135,6 +135,7 @@ class ResourceEndpoints:
             obj = negotiation.decode_object(body, ct)
         obj = check_type_meta(ctx, obj)
         field_validation(ctx, obj, ctx.resource.message if ctx.resource else "")
+        ctx.request["request_object"] = obj
         return obj
 
     async def create(self, ctx: RequestContext, store: Store) -> web.StreamResponse:

@@ -106,13 +106,15 @@ class Store:
     def __init__(self, resource: Resource, strategy: Strategy, backend: Backend, *,
                  admission: Admission | None = None,
                  managed_fields: ManagedFieldsFn | None = None,
-                 status_strategy: Strategy | None = None):
+                 status_strategy: Strategy | None = None, transformer=None):
         self.resource = resource
         self.strategy = strategy
         self.status_strategy = status_strategy
         self.backend = backend
         self.admission = admission
         self.managed_fields = managed_fields
+        self.transformer = transformer      # encryption at rest (Secrets), or None
+        self.stale_keys: set[str] = set()   # values not written with the current primary key
         self.cacher = Cacher(backend, resource.key_prefix, self.decode)
         self._supported_fields = set(strategy.selectable_fields({"metadata": {}, "spec": {}, "status": {}}))
 
@@ -125,21 +127,44 @@ class Store:
             return f"{self.resource.key_prefix}{namespace}/"
         return self.resource.key_prefix
 
-    @staticmethod
-    def decode(kv: KeyValue) -> dict:
-        obj = orjson.loads(kv.value)
+    def decode(self, kv: KeyValue) -> dict:
+        value = kv.value
+        if self.transformer is not None:
+            value, stale = self.transformer.decrypt(value, kv.key.encode())
+            if stale:
+                self.stale_keys.add(kv.key)
+            else:
+                self.stale_keys.discard(kv.key)
+        obj = orjson.loads(value)
         obj["metadata"]["resourceVersion"] = str(kv.mod_revision)
         return obj
 
-    @staticmethod
-    def encode(obj: dict) -> bytes:
+    def encode(self, obj: dict) -> bytes:
         md = obj["metadata"]
         rv = md.pop("resourceVersion", None)
         try:
-            return orjson.dumps(obj)
+            data = orjson.dumps(obj)
         finally:
             if rv is not None:
                 md["resourceVersion"] = rv
+        if self.transformer is not None:
+            data = self.transformer.encrypt(data, self.key(md.get("namespace", ""), md["name"]).encode())
+        return data
+
+    async def rewrite_stale(self) -> int:
+        """Rewrite values not encrypted with the primary key (after a key rotation)."""
+        n = 0
+        for key in list(self.stale_keys):
+            _, kv = await self.backend.get(key)
+            if kv is None:
+                self.stale_keys.discard(key)
+                continue
+            obj = self.decode(kv)
+            _, _, ok = await self.backend.update(key, self.encode(obj), expected_revision=kv.mod_revision)
+            if ok:
+                self.stale_keys.discard(key)
+                n += 1
+        return n
 
     def _gr(self) -> tuple[str, str]:
         return self.resource.group, self.resource.plural
