@@ -34,7 +34,30 @@ class JobStrategy(Strategy):
         return "Orphan"
 
 
+class DaemonSetStrategy(Strategy):
+    """Kubernetes keeps the template generation in an annotation for rolling updates."""
+
+    ANNOTATION = "deprecated.daemonset.template.generation"
+
+    def __init__(self, resource: Resource, env):
+        super().__init__(resource)
+
+    def prepare_for_create(self, obj: dict) -> None:
+        super().prepare_for_create(obj)
+        obj["metadata"].setdefault("annotations", {})[self.ANNOTATION] = "1"
+
+    def prepare_for_update(self, new: dict, old: dict) -> None:
+        super().prepare_for_update(new, old)
+        ann = new["metadata"].setdefault("annotations", {})
+        old_gen = (old["metadata"].get("annotations") or {}).get(self.ANNOTATION)
+        if (new.get("spec") or {}).get("template") != (old.get("spec") or {}).get("template"):
+            ann[self.ANNOTATION] = str(new["metadata"].get("generation", 1))
+        elif old_gen is not None:
+            ann[self.ANNOTATION] = old_gen
+
+
 STRATEGIES = {
+    ("apps", "DaemonSet"): DaemonSetStrategy,
     ("apps", "ReplicaSet"): ReplicaSetStrategy,
     ("batch", "Job"): JobStrategy,
 }

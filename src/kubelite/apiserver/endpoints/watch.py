@@ -136,8 +136,8 @@ async def serve_watch(server: "APIServer", ctx: RequestContext, store: Store) ->
             if watcher.closed:
                 break
         await resp.write_eof()
-    except (ConnectionResetError, asyncio.CancelledError):
-        raise
+    except ConnectionResetError:  # the client went away (aiohttp's ClientConnectionResetError is a subclass)
+        return resp
     finally:
         watcher.close()
     return resp
