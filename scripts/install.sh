@@ -8,9 +8,12 @@ DEB_PACKAGES=(
   runc conmon containernetworking-plugins catatonit busybox-static   # containers
   golang-github-containers-common util-linux                         # seccomp profile, nsenter
   nftables conntrack iproute2 iptables                                 # networking and the service proxy
-  skopeo                                                               # registry interoperability (tests)
   ca-certificates
 )
+if [ "${1:-}" = "--test" ]; then
+  # Only the test suite needs these: skopeo (registry interoperability) and etcd (datastore tests).
+  DEB_PACKAGES+=(skopeo etcd-server)
+fi
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
@@ -20,7 +23,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "==> installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Don't let package scripts start services (etcd-server would start a system etcd).
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
 fi
 
 PY="${PYTHON:-python3}"

@@ -2,7 +2,7 @@
 # Set up this machine and run kubelite's whole test suite (unit, contract, integration, e2e).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh || exit 1
+bash scripts/install.sh --test || exit 1
 export PYTHONDONTWRITEBYTECODE=1
 status=0
 for tier in unit contract integration e2e; do
