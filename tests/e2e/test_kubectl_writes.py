@@ -149,7 +149,7 @@ def test_patch_immutable_field_is_refused(kubectl, ns):
     (["ingress", "g14", "--rule=foo.example/bar=svc:80"], "ingress", "g14"),
 ])
 def test_create_generators(kubectl, ns, args, kind, name):
-    out = kubectl("create", *args, "-n", ns).stdout
+    out = kubectl("create", "-n", ns, *args).stdout
     assert "created" in out
     obj = get(kubectl, kind, name, ns)
     assert obj["metadata"]["name"] == name and obj["metadata"]["uid"]

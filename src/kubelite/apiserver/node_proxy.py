@@ -253,7 +253,8 @@ class NodeProxy:
 
     async def _backend(self, server, pod: dict) -> proxy.Backend:
         node_name = (pod.get("spec") or {}).get("nodeName", "")
-        node = await server._get_object("nodes", "", node_name)
+        nodes = server.store("nodes")
+        node = nodes.cacher.get(nodes.key("", node_name)) or await nodes.get_or_none("", node_name)
         if node is None:
             raise errors.new_not_found("", "nodes", node_name)
         host, port = node_address(node)

@@ -26,6 +26,8 @@ from .config import ServerConfig
 COMPONENT_IDENTITIES = {
     "system:kube-controller-manager": "controller-manager",
     "system:kube-scheduler": "scheduler",
+    "system:kube-proxy": "kube-proxy",
+    "system:kube-dns": "kube-dns",
 }
 
 
@@ -67,6 +69,9 @@ def prepare(cfg: ServerConfig) -> Credentials:
                                 ip_addresses=sorted(ips), server=True)
     admin = pki.load_or_issue(tls, "admin", ca, common_name="system:admin", organizations=["system:masters"],
                               client=True)
+    # The API server's identity towards node agents (exec, logs, port-forward, stats).
+    pki.load_or_issue(tls, "apiserver-kubelet-client", ca, common_name="kube-apiserver-kubelet-client",
+                      organizations=["system:masters"], client=True)
     components = {
         user: pki.load_or_issue(tls, file, ca, common_name=user, client=True)
         for user, file in COMPONENT_IDENTITIES.items()

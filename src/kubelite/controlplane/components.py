@@ -14,7 +14,9 @@ async def controller_manager(cp: ControlPlane) -> None:
 
     client = cp.client_for("system:kube-controller-manager")
     try:
-        await ControllerManager(client, leader_elect=cp.cfg.leader_elect).run()
+        assert cp.creds is not None
+        await ControllerManager(client, leader_elect=cp.cfg.leader_elect,
+                                options={"root_ca_pem": cp.creds.ca.cert_pem.decode()}).run()
     finally:
         await client.close()
 

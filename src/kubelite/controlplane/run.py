@@ -8,7 +8,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from kubelite.apiserver import audit, encryption
+from kubelite.apiserver import audit, encryption, node_proxy
 from kubelite.apiserver.authn import StaticTokens
 from kubelite.apiserver.server import APIServer, ServerOptions
 from kubelite.registry.generic.store import UserInfo
@@ -52,11 +52,16 @@ class ControlPlane:
             from kubelite.apiserver.serviceaccount import TokenIssuer, load_or_create_key
 
             issuer = TokenIssuer(await asyncio.to_thread(load_or_create_key, cfg.tls_dir / "service-account.key"))
-            server = self.server = APIServer(backend, ServerOptions(
+            options = ServerOptions(
                 bind_address=cfg.bind_address, port=cfg.port, advertise_address=cfg.advertise_address,
                 plan=cfg.plan, ssl_context=bootstrap.ssl_context(creds), token_issuer=issuer,
                 encryption=await asyncio.to_thread(encryption.load_or_create, cfg.data_dir / "encryption.json"),
-                audit=audit.AuditLog(cfg.audit_log or cfg.data_dir / "audit.log", audit.Policy.load(cfg.audit_policy))))
+                audit=audit.AuditLog(cfg.audit_log or cfg.data_dir / "audit.log", audit.Policy.load(cfg.audit_policy)))
+            tls = cfg.tls_dir
+            node_proxy.register(options, node_proxy.KubeletClientConfig(
+                str(tls / "apiserver-kubelet-client.crt"), str(tls / "apiserver-kubelet-client.key"),
+                str(tls / "ca.crt")))
+            server = self.server = APIServer(backend, options)
             tokens = StaticTokens()
             tokens.add(creds.admin_token, UserInfo("system:admin", "", ["system:masters"]))
             server.authenticator.token_authenticators.append(tokens)

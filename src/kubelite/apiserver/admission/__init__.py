@@ -56,6 +56,8 @@ class NamespaceLifecycle:
         if (ns.get("status") or {}).get("phase") == "Terminating" or ns["metadata"].get("deletionTimestamp"):
             if r.kind in ("Event",) and not r.group:
                 return
-            raise errors.new_forbidden(r.group, r.plural, a.name,
-                                       f"unable to create new content in namespace {a.namespace} because it is "
-                                       f"being terminated")
+            msg = f"unable to create new content in namespace {a.namespace} because it is being terminated"
+            e = errors.new_forbidden(r.group, r.plural, a.name, msg)
+            e.details = dict(e.details or {}, causes=[{"reason": "NamespaceTerminating", "message": msg,
+                                                       "field": "metadata.namespace"}])
+            raise e

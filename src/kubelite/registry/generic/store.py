@@ -363,6 +363,11 @@ class Store:
                 raise errors.new_bad_request("the object must be a JSON object with metadata")
             md = new.setdefault("metadata", {})
             pinned = md.get("resourceVersion") or ""
+            if patch is not None and pinned == old["metadata"]["resourceVersion"]:
+                # The patched object kept the stored resourceVersion: the client did not pin one, so a
+                # lost race is retried against the fresh object instead of failing with a conflict.
+                pinned = ""
+                md["resourceVersion"] = ""
             if pinned and pinned != old["metadata"]["resourceVersion"]:
                 raise errors.new_optimistic_conflict(r.group, r.plural, name)
             if not pinned and not strategy.allow_unconditional_update and patch is None:

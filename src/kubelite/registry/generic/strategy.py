@@ -141,12 +141,23 @@ class StatusStrategy(Strategy):
         super().__init__(base.resource)
         self.base = base
 
+    # Kinds whose status writes may also change annotations (Kubernetes' apps status strategies
+    # reset only spec and labels).
+    KEEP_ANNOTATIONS = {("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"),
+                        ("apps", "DaemonSet")}
+
     def prepare_for_update(self, new: dict, old: dict) -> None:
         status = new.get("status")
         rv = new.get("metadata", {}).get("resourceVersion")
         managed = new.get("metadata", {}).get("managedFields")
+        annotations = new.get("metadata", {}).get("annotations")
         new.clear()
         new.update(copy.deepcopy(old))
+        if (self.resource.group, self.resource.kind) in self.KEEP_ANNOTATIONS:
+            if annotations:
+                new["metadata"]["annotations"] = annotations
+            else:
+                new["metadata"].pop("annotations", None)
         if status is None:
             new.pop("status", None)
         else:
