@@ -103,18 +103,26 @@ class RBACAuthorizer:
 
     def _cluster_role_rules(self, name: str) -> list[dict]:
         roles = {r["metadata"]["name"]: r for r in self._cluster_roles()}
+        return self._expand(roles, name, set())
+
+    def _expand(self, roles: dict, name: str, seen: set[str]) -> list[dict]:
+        """A ClusterRole's rules, aggregated ones included transitively (the aggregation
+        controller stores the same union; expanding here keeps decisions right before it runs)."""
         role = roles.get(name)
-        if role is None:
+        if role is None or name in seen:
             return []
-        agg = role.get("aggregationRule")
-        if not agg:
-            return list(role.get("rules") or [])
+        seen.add(name)
         rules: list[dict] = list(role.get("rules") or [])
-        for sel in agg.get("clusterRoleSelectors") or []:
-            s = labels.selector_from_label_selector(sel)
-            for other in roles.values():
-                if other is not role and s.matches(other["metadata"].get("labels")):
-                    rules.extend(other.get("rules") or [])
+        agg = role.get("aggregationRule")
+        if agg:
+            for sel in agg.get("clusterRoleSelectors") or []:
+                try:
+                    s = labels.selector_from_label_selector(sel)
+                except labels.SelectorError:
+                    continue
+                for other_name, other in roles.items():
+                    if other_name != name and s.matches(other["metadata"].get("labels")):
+                        rules.extend(self._expand(roles, other_name, seen))
         return rules
 
     def _role_rules(self, namespace: str, name: str) -> list[dict]:
