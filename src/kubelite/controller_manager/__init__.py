@@ -41,6 +41,7 @@ CONTROLLERS: dict[str, str] = {
     "podgc": "podgc:PodGCController",
     "ttl-after-finished": "ttlafterfinished:TTLAfterFinishedController",
     "clusterrole-aggregation": "clusterroleaggregation:ClusterRoleAggregationController",
+    "servicelb": "servicelb:ServiceLBController",
 }
 
 

@@ -202,9 +202,29 @@ class ServiceStrategy(Strategy):
                 spec["healthCheckNodePort"] = random.choice(free)
                 self.env.reserved_ports.add(spec["healthCheckNodePort"])
 
+    @staticmethod
+    def drop_type_dependent_fields(nspec: dict, ospec: dict) -> None:
+        """Changing a Service's type drops the fields only the old type used, unless the client also
+        changed them (Kubernetes' dropTypeDependentFields)."""
+        ntype, otype = nspec.get("type", "ClusterIP"), ospec.get("type", "ClusterIP")
+        external = ("NodePort", "LoadBalancer")
+        if ntype not in external and otype in external:
+            oports = [p.get("nodePort") for p in ospec.get("ports") or []]
+            nports = [p.get("nodePort") for p in nspec.get("ports") or []]
+            if nports == oports or not any(nports):
+                for p in nspec.get("ports") or []:
+                    p.pop("nodePort", None)
+            if nspec.get("externalTrafficPolicy") == ospec.get("externalTrafficPolicy"):
+                nspec.pop("externalTrafficPolicy", None)
+        if ntype != "LoadBalancer" and otype == "LoadBalancer":
+            for f in ("allocateLoadBalancerNodePorts", "loadBalancerClass", "healthCheckNodePort"):
+                if nspec.get(f) == ospec.get(f):
+                    nspec.pop(f, None)
+
     def prepare_for_update(self, new: dict, old: dict) -> None:
         super().prepare_for_update(new, old)
         ospec, nspec = old.get("spec") or {}, new.setdefault("spec", {})
+        self.drop_type_dependent_fields(nspec, ospec)
         for k in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
             if k in ospec and not nspec.get(k):
                 nspec[k] = ospec[k]
