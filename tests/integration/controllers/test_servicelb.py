@@ -42,7 +42,9 @@ def test_load_balancer_addresses_are_allocated_and_released():
                 await c.patch("services", "a", {"spec": {"type": "ClusterIP"}}, namespace="default")
                 await c.delete("services", "b", namespace="default")
                 await async_wait_until(lambda: _get(c, "c"), timeout=10)
-                assert ips(await c.get("services", "a", namespace="default")) == []
+                async def released():
+                    return ips(await c.get("services", "a", namespace="default")) == []
+                await async_wait_until(released, timeout=10)
                 assert ips(await c.get("services", "cls", namespace="default")) == []
                 assert ips(await c.get("services", "plain", namespace="default")) == []
             finally:
