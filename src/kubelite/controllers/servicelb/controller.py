@@ -103,7 +103,7 @@ class ServiceLBController(Controller):
     async def _set_ingress(self, svc: dict, ingress: list[dict]) -> None:
         md = svc["metadata"]
         patch = {"metadata": {"resourceVersion": md["resourceVersion"]},
-                 "status": {"loadBalancer": {"ingress": ingress} if ingress else {}}}
+                 "status": {"loadBalancer": {"ingress": ingress or None}}}
         try:
             await self.client.patch("services", md["name"], patch, namespace=md.get("namespace"),
                                     patch_type="merge", subresource="status")
