@@ -25,7 +25,7 @@ from kubelite.registry import strategies_for
 from kubelite.registry.generic.store import Store
 from kubelite.storage import Backend
 
-from . import admission, negotiation, requestinfo
+from . import admission, keys, negotiation, requestinfo
 from .authn import ANONYMOUS, ANONYMOUS_PATHS, Authenticator
 from . import bootstrappolicy
 from .admission.limitranger import LimitRanger
@@ -261,17 +261,17 @@ class APIServer:
                 self._audit(request, status, started)
 
     def _audit(self, request: web.Request, status: int, started: str) -> None:
-        user = request.get("user")
+        user = request.get(keys.USER)
         user_d = user.to_dict() if user is not None else {"username": "system:anonymous",
                                                           "groups": ["system:unauthenticated"]}
-        info = request.get("info") or requestinfo.parse(request.method, request.path, dict(request.query))
+        info = request.get(keys.INFO) or requestinfo.parse(request.method, request.path, dict(request.query))
         ann = {}
         if status == 403:
             ann["authorization.k8s.io/decision"] = "forbid"
         elif status != 401 and user is not None:
             ann["authorization.k8s.io/decision"] = "allow"
         self.options.audit.record(request=request, info=info, user=user_d, status=status, started=started,
-                                  annotations=ann or None, request_object=request.get("request_object"))
+                                  annotations=ann or None, request_object=request.get(keys.REQUEST_OBJECT))
 
     @web.middleware
     async def _authenticate(self, request: web.Request, handler) -> web.StreamResponse:
@@ -284,14 +284,14 @@ class APIServer:
                 raise errors.new_unauthorized()
         if "Impersonate-User" in request.headers or "Impersonate-Group" in request.headers:
             user = impersonate(request, user, self.authorizer)
-        request["user"] = user
+        request[keys.USER] = user
         return await handler(request)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
-        user = request["user"]
+        user = request[keys.USER]
         info = requestinfo.parse(request.method, path, dict(request.query))
-        request["info"] = info
+        request[keys.INFO] = info
         if not info.is_resource_request:
             return await self._non_resource(request, info, user)
         ctx = RequestContext(request, info, user)

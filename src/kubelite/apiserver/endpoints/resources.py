@@ -13,7 +13,7 @@ from aiohttp import web
 from kubelite.api import decode as _decode
 from kubelite.machinery import errors, timeutil
 
-from .. import negotiation, tables
+from .. import keys, negotiation, tables
 from kubelite.registry.generic.store import DeleteOptions, Store
 from .context import RequestContext
 
@@ -65,7 +65,7 @@ def field_validation(ctx: RequestContext, obj: dict, message: str) -> None:
     assert r is not None
     if type_errors:
         raise _decode.type_error(r.kind, r.version, type_errors)
-    duplicates = ctx.request.get("duplicate_fields") or []
+    duplicates = ctx.request.get(keys.DUPLICATE_FIELDS) or []
     if not unknown and not duplicates or mode == "Ignore":
         return
     if mode == "Strict":
@@ -130,12 +130,12 @@ class ResourceEndpoints:
         ct = ctx.request.headers.get("Content-Type", "")
         if negotiation.media_type(ct) in ("", negotiation.JSON):
             obj, dups = negotiation.decode_json_checked(body)
-            ctx.request["duplicate_fields"] = dups
+            ctx.request[keys.DUPLICATE_FIELDS] = dups
         else:
             obj = negotiation.decode_object(body, ct)
         obj = check_type_meta(ctx, obj)
         field_validation(ctx, obj, ctx.resource.message if ctx.resource else "")
-        ctx.request["request_object"] = obj
+        ctx.request[keys.REQUEST_OBJECT] = obj
         return obj
 
     async def create(self, ctx: RequestContext, store: Store) -> web.StreamResponse:
