@@ -16,9 +16,28 @@ async def controller_manager(cp: ControlPlane) -> None:
     try:
         assert cp.creds is not None
         await ControllerManager(client, leader_elect=cp.cfg.leader_elect,
+                                controllers=select_controllers(cp.cfg.controller_names),
                                 options={"root_ca_pem": cp.creds.ca.cert_pem.decode()}).run()
     finally:
         await client.close()
+
+
+def select_controllers(spec: str) -> list[str]:
+    """kube-controller-manager's `--controllers`: `*` for all, a name to enable, `-name` to disable."""
+    from kubelite.controller_manager import CONTROLLERS
+
+    names: list[str] = []
+    disabled = set()
+    for part in (p.strip() for p in spec.split(",")):
+        if part == "*":
+            names.extend(n for n in CONTROLLERS if n not in names)
+        elif part.startswith("-"):
+            disabled.add(part[1:])
+        elif part:
+            if part not in CONTROLLERS:
+                raise ValueError(f"unknown controller {part!r}; known: {', '.join(CONTROLLERS)}")
+            names.append(part)
+    return [n for n in names if n not in disabled]
 
 
 def attach(cp: ControlPlane) -> None:

@@ -24,6 +24,7 @@ class ServerConfig:
     plan: AddressPlan = DEFAULT
     extra_sans: list[str] = field(default_factory=list)
     controllers: bool = True
+    controller_names: str = "*"              # kube-controller-manager's --controllers syntax: "*,-deployment"
     scheduler: bool = True
     leader_elect: bool = False
     audit_log: Path | None = None            # default: <data_dir>/audit.log
