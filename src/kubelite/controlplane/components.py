@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from .run import ControlPlane
@@ -40,7 +41,34 @@ def select_controllers(spec: str) -> list[str]:
     return [n for n in names if n not in disabled]
 
 
+async def scheduler(cp: ControlPlane) -> None:
+    from kubelite.client import LeaderElector
+    from kubelite.scheduler.scheduler import run_scheduler
+
+    client = cp.client_for("system:kube-scheduler")
+    try:
+        if not cp.cfg.leader_elect:
+            await run_scheduler(client)
+            return
+        import socket
+        import uuid
+
+        elector = LeaderElector(client, name="kube-scheduler", namespace="kube-system",
+                                identity=f"{socket.gethostname()}_{uuid.uuid4()}")
+        while True:
+            try:
+                async with elector.leading():
+                    await run_scheduler(client)
+            except Exception as e:  # noqa: BLE001 - lost the lease: stop scheduling, try again
+                log.warning("scheduler lost leadership: %s", e)
+                await asyncio.sleep(1)
+    finally:
+        await client.close()
+
+
 def attach(cp: ControlPlane) -> None:
     """Register the components the config asks for."""
     if cp.cfg.controllers:
         cp.components.append(("controller-manager", controller_manager))
+    if cp.cfg.scheduler:
+        cp.components.append(("scheduler", scheduler))

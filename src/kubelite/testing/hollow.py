@@ -262,7 +262,6 @@ class _PodWorkers:
         self.nodes = nodes
         self._latest: dict[str, dict] = {}
         self._queue: asyncio.Queue[str] = asyncio.Queue()
-        self._busy: set[str] = set()
 
     def offer(self, pod: dict) -> None:
         node = self.nodes.get((pod.get("spec") or {}).get("nodeName") or "")
