@@ -191,6 +191,9 @@ class EventCorrelator:
                                   meta.get("resourceVersion", ""), prev.at if prev else self._clock.monotonic()))
 
 
+WRITERS = 4
+
+
 class EventRecorder:
     def __init__(self, client: Client, component: str, host: str = "", *, clock: Clock = REAL_CLOCK,
                  rng: random.Random | None = None, spam_filter: bool = True,
@@ -201,7 +204,9 @@ class EventRecorder:
         self._clock = clock
         self._rng = rng or random.Random()
         self._correlator = EventCorrelator(clock, spam_filter=spam_filter, dedupe_window=dedupe_window)
-        self._queue: asyncio.Queue[dict] = asyncio.Queue(max_queued)
+        # Several writers, sharded by involved object, so a burst (a scheduler binding thousands of
+        # pods) is written in parallel while one object's events stay in order.
+        self._queues: list[asyncio.Queue[dict]] = [asyncio.Queue(max_queued) for _ in range(WRITERS)]
         self._last_ns = 0
         self.dropped = 0
 
@@ -216,8 +221,9 @@ class EventRecorder:
             log.error("could not construct reference to %r: %s; will not report event %s %s %s",
                       (obj.get("metadata") or {}).get("name"), exc, type, reason, message)
             return
+        q = self._queues[hash((ref.get("namespace"), ref.get("name"), ref.get("uid"))) % len(self._queues)]
         try:
-            self._queue.put_nowait(self._make_event(ref, type, reason, message))
+            q.put_nowait(self._make_event(ref, type, reason, message))
         except asyncio.QueueFull:
             self.dropped += 1
             log.warning("event queue is full, dropping event %s %s", reason, message)
@@ -239,16 +245,22 @@ class EventRecorder:
 
     async def run(self) -> None:
         """Write queued events until cancelled."""
+        async with asyncio.TaskGroup() as tg:
+            for q in self._queues:
+                tg.create_task(self._writer(q))
+
+    async def _writer(self, q: asyncio.Queue[dict]) -> None:
         while True:
-            ev = await self._queue.get()
+            ev = await q.get()
             try:
                 await self._record(ev)
             finally:
-                self._queue.task_done()
+                q.task_done()
 
     async def wait_flushed(self) -> None:
         """Wait until every event queued so far has been written (or given up on)."""
-        await self._queue.join()
+        for q in self._queues:
+            await q.join()
 
     async def _record(self, ev: dict) -> None:
         result = self._correlator.correlate(ev)
