@@ -57,15 +57,16 @@ def run_async(main) -> None:
               help="An audit.k8s.io/v1 Policy (default: Metadata for everything but health checks).")
 @click.option("--controllers", "controller_names", default="*", show_default=True,
               help="Controllers to run: '*' for all, 'name' to enable, '-name' to disable (comma-separated).")
+@click.option("--disable-scheduler", is_flag=True, help="Do not run the scheduler in this server.")
 def server_cmd(data_dir, bind_address, port, advertise_address, datastore, write_kubeconfig, no_agent, node_name,
-               tls_san, audit_log_path, audit_policy_file, controller_names):
+               tls_san, audit_log_path, audit_policy_file, controller_names, disable_scheduler):
     """Run the control plane (API server, controllers, scheduler) and a node agent for this host."""
     from kubelite.controlplane import components
     from kubelite.controlplane.run import ControlPlane
 
     cfg = ServerConfig(data_dir=data_dir, bind_address=bind_address, port=port, datastore=datastore, write_kubeconfig=write_kubeconfig, agent=not no_agent,
                        extra_sans=list(tls_san), audit_log=audit_log_path, audit_policy=audit_policy_file,
-                       controller_names=controller_names)
+                       controller_names=controller_names, scheduler=not disable_scheduler)
     if node_name:
         cfg.node_name = node_name
     if advertise_address:
