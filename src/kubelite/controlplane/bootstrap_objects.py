@@ -54,6 +54,24 @@ async def ensure(server: APIServer, *, advertise_address: str, port: int) -> Non
         "addressType": "IPv4",
         "endpoints": [{"addresses": [advertise_address], "conditions": {"ready": True}}],
         "ports": [{"name": "https", "port": port, "protocol": "TCP"}]})
+    # Cluster DNS: the `kube-dns` Service at the plan's DNS address, served by kubelite's DNS server
+    # on the host's node-network address (no selector: its endpoints are maintained here).
+    await _ensure(server, "services", "", "kube-system", {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "kube-dns", "namespace": "kube-system",
+                     "labels": {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
+                                "kubernetes.io/name": "KubeDNS"}},
+        "spec": {"type": "ClusterIP", "clusterIP": plan.dns_service_ip,
+                 "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+                           {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]}})
+    await _ensure(server, "endpointslices", "discovery.k8s.io", "kube-system", {
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "kube-dns-kubelite", "namespace": "kube-system",
+                     "labels": {"kubernetes.io/service-name": "kube-dns",
+                                "endpointslice.kubernetes.io/managed-by": "kubelite.io/server"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [plan.host_address], "conditions": {"ready": True}}],
+        "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]})
     for role in bootstrappolicy.cluster_roles():
         await _ensure(server, "clusterroles", bootstrappolicy.RBAC, "", role)
     for binding in bootstrappolicy.cluster_role_bindings():

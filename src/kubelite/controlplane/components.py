@@ -23,6 +23,38 @@ async def controller_manager(cp: ControlPlane) -> None:
         await client.close()
 
 
+async def cluster_dns(cp: ControlPlane) -> None:
+    """Serve cluster DNS on the host's node-network address (198.18.0.1:53) once that address exists
+    (the host agent or `kubelite cluster` brings up the `kubelite0` bridge); the `kube-dns` Service
+    sends pods there."""
+    import socket
+
+    from kubelite.dns.server import DNSServer
+
+    addr = cp.cfg.plan.host_address
+
+    def present() -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((addr, 0))
+                return True
+            except OSError:
+                return False
+
+    logged = False
+    while not present():
+        if not logged:
+            log.info("cluster DNS waits for %s (the kubelite0 bridge) to exist", addr)
+            logged = True
+        await asyncio.sleep(2)
+    client = cp.client_for("system:kube-dns")
+    try:
+        log.info("cluster DNS serving on %s:53", addr)
+        await DNSServer(client, address=addr, port=53).run()
+    finally:
+        await client.close()
+
+
 def select_controllers(spec: str) -> list[str]:
     """kube-controller-manager's `--controllers`: `*` for all, a name to enable, `-name` to disable."""
     from kubelite.controller_manager import CONTROLLERS
@@ -72,3 +104,4 @@ def attach(cp: ControlPlane) -> None:
         cp.components.append(("controller-manager", controller_manager))
     if cp.cfg.scheduler:
         cp.components.append(("scheduler", scheduler))
+    cp.components.append(("cluster-dns", cluster_dns))
