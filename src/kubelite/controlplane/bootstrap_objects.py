@@ -68,7 +68,7 @@ async def ensure(server: APIServer, *, advertise_address: str, port: int) -> Non
         "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
         "metadata": {"name": "kube-dns-kubelite", "namespace": "kube-system",
                      "labels": {"kubernetes.io/service-name": "kube-dns",
-                                "endpointslice.kubernetes.io/managed-by": "kubelite.io/server"}},
+                                "endpointslice.kubernetes.io/managed-by": "kubelite-server"}},
         "addressType": "IPv4",
         "endpoints": [{"addresses": [plan.host_address], "conditions": {"ready": True}}],
         "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]})
