@@ -76,6 +76,9 @@ def prepare(cfg: ServerConfig) -> Credentials:
         user: pki.load_or_issue(tls, file, ca, common_name=user, client=True)
         for user, file in COMPONENT_IDENTITIES.items()
     }
+    node_user = f"system:node:{cfg.node_name}"
+    components[node_user] = pki.load_or_issue(tls, "node", ca, common_name=node_user,
+                                              organizations=["system:nodes"], client=True)
     token_path = cfg.data_dir / "admin.token"
     if token_path.exists():
         token = token_path.read_text().strip()

@@ -98,6 +98,17 @@ async def scheduler(cp: ControlPlane) -> None:
         await client.close()
 
 
+async def host_agent(cp: ControlPlane) -> None:
+    """The node agent for this host, with its own node identity (system:node:<name>)."""
+    from kubelite.agent import run_host_agent
+
+    client = cp.client_for(f"system:node:{cp.cfg.node_name}")
+    try:
+        await run_host_agent(client, cp.cfg)
+    finally:
+        await client.close()
+
+
 def attach(cp: ControlPlane) -> None:
     """Register the components the config asks for."""
     if cp.cfg.controllers:
@@ -105,3 +116,5 @@ def attach(cp: ControlPlane) -> None:
     if cp.cfg.scheduler:
         cp.components.append(("scheduler", scheduler))
     cp.components.append(("cluster-dns", cluster_dns))
+    if cp.cfg.agent:
+        cp.components.append(("host-agent", host_agent))

@@ -58,9 +58,10 @@ class ControlPlane:
                 encryption=await asyncio.to_thread(encryption.load_or_create, cfg.data_dir / "encryption.json"),
                 audit=audit.AuditLog(cfg.audit_log or cfg.data_dir / "audit.log", audit.Policy.load(cfg.audit_policy)))
             tls = cfg.tls_dir
+            # The kubelets' serving certificates are not verified (Kubernetes' default without
+            # --kubelet-certificate-authority); the API server authenticates to them with its client cert.
             node_proxy.register(options, node_proxy.KubeletClientConfig(
-                str(tls / "apiserver-kubelet-client.crt"), str(tls / "apiserver-kubelet-client.key"),
-                str(tls / "ca.crt")))
+                str(tls / "apiserver-kubelet-client.crt"), str(tls / "apiserver-kubelet-client.key"), None))
             server = self.server = APIServer(backend, options)
             tokens = StaticTokens()
             tokens.add(creds.admin_token, UserInfo("system:admin", "", ["system:masters"]))

@@ -78,7 +78,10 @@ class Cgroups:
                 parent, cur = cur, cur / part
                 if cur.exists():
                     continue
-                cur.mkdir()
+                try:
+                    cur.mkdir()
+                except FileExistsError:  # another sandbox made it at the same moment
+                    continue
                 if "cpuset" in key.split(","):
                     for name in ("cpuset.cpus", "cpuset.mems"):
                         src, dst = parent / name, cur / name
