@@ -84,6 +84,8 @@ SCHEDULER_RULES = [
 # impersonate.
 CONTROLLER_MANAGER_RULES = [
     rule(["*"], ["*"], READ + WRITE),
+    # the ClusterRole aggregation controller writes aggregated rules (Kubernetes grants it escalate)
+    rule([RBAC], ["clusterroles"], ["escalate", "bind"]),
     rule([""], ["serviceaccounts/token"], ["create"]),
     rule(["authentication.k8s.io"], ["tokenreviews"], ["create"]),
     rule(["authorization.k8s.io"], ["subjectaccessreviews"], ["create"]),

@@ -99,3 +99,28 @@ def run_plain_asyncio(main) -> None:
 
 
 commands = [agent_cmd]
+
+
+@click.command("reset")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("/var/lib/kubelite"), show_default=True,
+              help="The server's data dir (its host agent lives in <data-dir>/agent).")
+@click.option("--node-name", default=None, help="Node name (default: the host name).")
+@click.option("--remove-data", is_flag=True, help="Also delete the data dir (state, volumes, logs, images).")
+def reset_cmd(data_dir, node_name, remove_data):
+    """Stop every container and remove everything kubelite's host agent made on this machine."""
+    import asyncio
+
+    from kubelite.agent.config import AgentConfig
+    from kubelite.agent.reset import reset
+
+    cfg = AgentConfig(node_name=node_name or socket.gethostname(), data_dir=Path(data_dir) / "agent")
+    for line in asyncio.run(reset(cfg)):
+        click.echo(f"removed {line}")
+    if remove_data:
+        import shutil
+
+        shutil.rmtree(data_dir, ignore_errors=True)
+        click.echo(f"removed {data_dir}")
+
+
+commands.append(reset_cmd)

@@ -48,9 +48,18 @@ async def cluster_dns(cp: ControlPlane) -> None:
             logged = True
         await asyncio.sleep(2)
     client = cp.client_for("system:kube-dns")
+    delay = 2.0
     try:
-        log.info("cluster DNS serving on %s:53", addr)
-        await DNSServer(client, address=addr, port=53).run()
+        while True:
+            try:
+                log.info("cluster DNS serving on %s:53", addr)
+                await DNSServer(client, address=addr, port=53).run()
+                return
+            except* OSError as eg:  # e.g. another kubelite server on this host serves DNS there
+                log.warning("cluster DNS cannot listen on %s:53 (%s); retrying in %.0fs", addr,
+                            eg.exceptions[0], delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
     finally:
         await client.close()
 
@@ -115,6 +124,7 @@ def attach(cp: ControlPlane) -> None:
         cp.components.append(("controller-manager", controller_manager))
     if cp.cfg.scheduler:
         cp.components.append(("scheduler", scheduler))
-    cp.components.append(("cluster-dns", cluster_dns))
+    if cp.cfg.cluster_dns:
+        cp.components.append(("cluster-dns", cluster_dns))
     if cp.cfg.agent:
         cp.components.append(("host-agent", host_agent))

@@ -27,6 +27,7 @@ class ServerConfig:
     controller_names: str = "*"              # kube-controller-manager's --controllers syntax: "*,-deployment"
     scheduler: bool = True
     leader_elect: bool = False
+    cluster_dns: bool = True
     audit_log: Path | None = None            # default: <data_dir>/audit.log
     audit_policy: Path | None = None
 
