@@ -58,6 +58,8 @@ class Agent:
         else:
             if cfg.host_bridge and cfg.address:
                 await hostnet.ensure_bridge(cfg.host_bridge, cfg.address, cfg.plan.node_cidr)
+                await hostnet.ensure_plan_routes(cfg.host_bridge, cfg.address,
+                                                 [cfg.plan.service_cidr, cfg.plan.load_balancer_cidr])
             await hostnet.ensure_egress_guard(cfg.plan.cluster_cidr, PLAN_CIDR)
 
     async def _pod_network(self) -> None:

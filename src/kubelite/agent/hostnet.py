@@ -79,3 +79,11 @@ async def ensure_egress_guard(pod_cidr: str, allowed_cidr: str, netns: str = "")
     _, err = await proc.communicate(guard_ruleset(pod_cidr, allowed_cidr).encode())
     if proc.returncode != 0:
         raise HostNetworkError(f"installing the egress guard failed: {err.decode(errors='replace').strip()}")
+
+
+async def ensure_plan_routes(bridge: str, address: str, cidrs: list[str]) -> None:
+    """Route the address plan's virtual ranges (Service and load-balancer addresses) to the host
+    bridge: the proxy's rules rewrite such traffic to pods, and anything left unanswered stays
+    on the bridge instead of following the host's default route off the machine."""
+    for cidr in cidrs:
+        await _run("ip", "route", "replace", cidr, "dev", bridge, "src", address)
