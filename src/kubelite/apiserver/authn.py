@@ -22,7 +22,9 @@ from kubelite.registry.generic.store import UserInfo
 
 log = logging.getLogger(__name__)
 
-ANONYMOUS_PATHS = {"/version", "/healthz", "/livez", "/readyz", "/version/"}
+ANONYMOUS_PATHS = {"/version", "/healthz", "/livez", "/readyz", "/version/",
+                   # the signed cluster-info ConfigMap joining nodes read before they have credentials
+                   "/api/v1/namespaces/kube-public/configmaps/cluster-info"}
 
 
 class TokenAuthenticator(Protocol):

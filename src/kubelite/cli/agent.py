@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+import sys
 from pathlib import Path
 
 import click
@@ -15,8 +17,11 @@ log = logging.getLogger(__name__)
 
 @click.command("agent")
 @click.option("--server", default=None, help="API server URL (default: the kubeconfig's).")
-@click.option("--kubeconfig", type=click.Path(path_type=Path, exists=True), required=True,
-              help="Credentials for the API server.")
+@click.option("--kubeconfig", type=click.Path(path_type=Path, exists=True), default=None,
+              help="Credentials for the API server (or join with --server and --token).")
+@click.option("--token", default=None, help="A join token (`kubelite token create`) to join with.")
+@click.option("--ca-cert-hash", "ca_cert_hashes", multiple=True,
+              help="Pin the cluster CA when joining: sha256:<hex of its public key info>.")
 @click.option("--node-name", default=None, help="Name of the node (default: the host name).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=DEFAULT_DATA_DIR, show_default=True,
               help="Kubelet state (pod volumes) and, unless --log-dir, container logs.")
@@ -41,7 +46,7 @@ log = logging.getLogger(__name__)
 @click.option("--pull-registry", "pull_registries", multiple=True,
               help="A registry this node may pull from ('*' for any); loopback registries always.")
 @click.option("--node-label", "node_labels", multiple=True, help="key=value label for the Node.")
-def agent_cmd(server, kubeconfig, node_name, data_dir, run_dir, log_dir, image_dir, cgroup_root, node_ip, node_netns,
+def agent_cmd(server, kubeconfig, token, ca_cert_hashes, node_name, data_dir, run_dir, log_dir, image_dir, cgroup_root, node_ip, node_netns,
               host_bridge, cni_bridge, netns_prefix, pod_cidr, allocate_pod_cidr, cluster_dns, cluster_domain,
               pull_registries, node_labels):
     """Run a node agent: real containers for the pods bound to this node."""
@@ -59,6 +64,17 @@ def agent_cmd(server, kubeconfig, node_name, data_dir, run_dir, log_dir, image_d
         allocate_pod_cidr=allocate_pod_cidr, cluster_dns=list(cluster_dns) or None, cluster_domain=cluster_domain,
         pull_registries=list(pull_registries), node_labels=labels,
     )
+    if kubeconfig is None:
+        if not (server and token):
+            raise click.UsageError("give --kubeconfig, or --server and --token to join")
+        from kubelite.bootstrap.join import JoinConfig, JoinError, join
+
+        try:
+            kubeconfig = asyncio.run(join(JoinConfig(server, token, cfg.node_name, data_dir / "kubelet.kubeconfig",
+                                                     list(ca_cert_hashes))))
+        except JoinError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
     client_cfg = load_kubeconfig(kubeconfig)
     if server:
         client_cfg.server = server

@@ -39,6 +39,37 @@ root_option = click.option("--root", "root", envvar="KUBELITE_IMAGE_ROOT", defau
                            type=click.Path(file_okay=False), help="Image store directory (env KUBELITE_IMAGE_ROOT).")
 
 
+registries_option = click.option(
+    "--registries", "registries", envvar="KUBELITE_REGISTRIES", default=None, type=click.Path(),
+    help="Registries file (k3s registries.yaml shape, or a containerd hosts directory): mirrors, rewrites, "
+         "insecure registries, credentials (env KUBELITE_REGISTRIES; default /etc/kubelite/registries.yaml).")
+
+
+def _hosts(registries: str | None) -> Any:
+    from kubelite.images.distribution import RegistryHosts
+    from kubelite.images.distribution.registries import RegistriesFile
+
+    hosts = RegistryHosts.from_file(registries)
+    if isinstance(hosts.registries, RegistriesFile) and hosts.registries.error:
+        _fail(hosts.registries.error)
+    return hosts
+
+
+def _warn(message: str) -> None:
+    err_console.print(f"Warning: {message}", markup=False)
+
+
+def _platform(value: str | None) -> dict[str, str] | None:
+    from kubelite.images import oci
+
+    if not value:
+        return None
+    try:
+        return oci.parse_platform(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--platform") from None
+
+
 def _store(root: str) -> LocalImageStore:
     """The store, refusing to remove images whose layers a mounted overlay uses."""
     from kubelite.images.inuse import OverlayUsage
@@ -67,6 +98,14 @@ def _run(coro: Any) -> Any:
         _fail(str(e))
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def _parse_or_fail(name: str) -> Any:
+    """A reference, or Docker's message and exit status 1 (`invalid reference format`)."""
+    try:
+        return parse_reference(name)
+    except ImageError as e:
+        _fail(str(e))
 
 
 def human_size(n: float) -> str:
@@ -195,9 +234,12 @@ class BuildOutput:
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
 @click.option("--progress", type=click.Choice(["auto", "plain"]), default="auto", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="Print only the image ID.")
+@click.option("--platform", "platform", default=None, help="Platform of base images to pull (os/arch[/variant]).")
+@registries_option
 @click.argument("context", type=click.Path(exists=True, file_okay=False))
 def build(root: str, tags: tuple[str, ...], dockerfile: str | None, build_args: tuple[str, ...], target: str,
-          no_cache: bool, progress: str, quiet: bool, context: str) -> None:
+          no_cache: bool, progress: str, quiet: bool, platform: str | None, registries: str | None,
+          context: str) -> None:
     """Build an image from a Dockerfile."""
     from kubelite.images.builder import BuildError, BuildOptions, Builder
     from kubelite.images.distribution import Transfer, pull
@@ -216,10 +258,13 @@ def build(root: str, tags: tuple[str, ...], dockerfile: str | None, build_args: 
             _fail(f'invalid argument "{t}" for "-t, --tag" flag: {e}')
     text = sys.stdin.read() if dockerfile == "-" else None
     store = _store(root)
+    hosts = _hosts(registries)
+    want = _platform(platform)
 
     async def go() -> None:
         out = NullProgress() if quiet else BuildOutput(progress)
-        builder = Builder(store, pull=lambda ref: pull(store, ref, Transfer(progress=out)))
+        builder = Builder(store, pull=lambda ref: pull(store, ref, Transfer(hosts=hosts, progress=out, platform=want,
+                                                                            warn=_warn)))
         opts = BuildOptions(Path(context), Path(dockerfile) if dockerfile and dockerfile != "-" else None, text,
                             list(tags), args, target, no_cache, out)
         if isinstance(out, BuildOutput):
@@ -254,25 +299,27 @@ def build(root: str, tags: tuple[str, ...], dockerfile: str | None, build_args: 
 @click.command()
 @root_option
 @click.option("-q", "--quiet", is_flag=True)
+@registries_option
 @click.argument("name")
-def push(root: str, quiet: bool, name: str) -> None:
+def push(root: str, quiet: bool, registries: str | None, name: str) -> None:
     """Upload an image to a registry."""
     from kubelite.images.distribution import Transfer
     from kubelite.images.distribution import push as do_push
     from kubelite.images.progress import NullProgress
 
     store = _store(root)
-    ref = parse_reference(name)
+    ref = _parse_or_fail(name)
+    hosts = _hosts(registries)
     if not quiet:
         click.echo(f"The push refers to repository [{ref.name}]")
 
     async def go() -> None:
         if quiet:
-            r = await do_push(store, name, Transfer(progress=NullProgress()))
+            r = await do_push(store, name, Transfer(hosts=hosts, progress=NullProgress()))
             click.echo(r.digest)
             return
         with TransferBars() as bars:
-            await do_push(store, name, Transfer(progress=bars))
+            await do_push(store, name, Transfer(hosts=hosts, progress=bars))
 
     _run(go())
 
@@ -280,24 +327,29 @@ def push(root: str, quiet: bool, name: str) -> None:
 @click.command()
 @root_option
 @click.option("-q", "--quiet", is_flag=True)
+@click.option("--platform", "platform", default=None,
+              help="Pick this platform from a multi-platform image (os/arch[/variant]; default: this host's).")
+@registries_option
 @click.argument("name")
-def pull(root: str, quiet: bool, name: str) -> None:
+def pull(root: str, quiet: bool, platform: str | None, registries: str | None, name: str) -> None:
     """Download an image from a registry."""
     from kubelite.images.distribution import Transfer
     from kubelite.images.distribution import pull as do_pull
     from kubelite.images.progress import NullProgress
 
     store = _store(root)
-    ref = parse_reference(name)
+    ref = _parse_or_fail(name)
+    hosts = _hosts(registries)
+    want = _platform(platform)
 
     async def go() -> None:
         if quiet:
-            await do_pull(store, name, Transfer(progress=NullProgress()))
+            await do_pull(store, name, Transfer(hosts=hosts, progress=NullProgress(), platform=want, warn=_warn))
         else:
             if ref.tag and not ref.digest:
                 click.echo(f"{ref.tag}: Pulling from {ref.familiar_name}")
             with TransferBars() as bars:
-                await do_pull(store, name, Transfer(progress=bars))
+                await do_pull(store, name, Transfer(hosts=hosts, progress=bars, platform=want, warn=_warn))
         click.echo(str(ref))
 
     _run(go())
@@ -560,5 +612,57 @@ def registry(addr: str, registry_root: str, auth_mode: str, users: tuple[str, ..
         pass
 
 
+@click.group("image")
+def image() -> None:
+    """Manage images (bootstrap base images from Debian packages)."""
+
+
+@image.command("bootstrap")
+@root_option
+@click.option("--name", "names", multiple=True,
+              help="Store the image under this name instead of its usual one (repeatable; one NAME only).")
+@click.option("--no-cache", is_flag=True, help="Rebuild even when the store has an image of the same recipe.")
+@click.option("--list", "list_", is_flag=True, help="List the images that can be bootstrapped.")
+@click.argument("wanted", metavar="[NAME]...", nargs=-1)
+def bootstrap(root: str, names: tuple[str, ...], no_cache: bool, list_: bool, wanted: tuple[str, ...]) -> None:
+    """Build base images from Debian packages with mmdebstrap, through this machine's apt sources:
+    debian:bookworm, debian:bookworm-slim, python:3.11-slim, nginx:latest, busybox (default: all)."""
+    from kubelite.images.bootstrap import DEFAULT_ORDER, RECIPES, Bootstrapper, recipe_for
+
+    if list_:
+        print_table(["NAME", "DESCRIPTION"], [(familiar(n), RECIPES[n].description) for n in DEFAULT_ORDER])
+        return
+    recipes = []
+    for w in wanted or [familiar(n) for n in DEFAULT_ORDER]:
+        try:
+            r = recipe_for(w)
+        except ImageError as e:
+            _fail(str(e))
+        if r is None:
+            _fail(f"no bootstrap recipe for {w} (have: {', '.join(familiar(n) for n in DEFAULT_ORDER)})")
+        recipes.append(r)
+    if names and len(recipes) != 1:
+        _fail("--name needs exactly one NAME")
+    for n in names:
+        _parse_or_fail(n)
+    store = _store(root)
+
+    class Lines(BuildOutput):
+        def log(self, line: str) -> None:
+            if ": I: " in line and not any(k in line for k in ("downloading", "extracting", "installing",
+                                                               "success", "running --customize")):
+                return
+            click.echo(line)
+
+    async def go() -> list[Any]:
+        b = Bootstrapper(store, progress=Lines("plain"), no_cache=no_cache)
+        return [await b.bootstrap(r, list(names) or None) for r in recipes]
+
+    results = _run(go())
+    print_table(["IMAGE", "DIGEST", "SIZE", "TIME"],
+                [(familiar(r.names[0]), r.image.digest, human_size(r.image.size),
+                  "cached" if r.cached else f"{r.seconds:.1f}s") for r in results])
+
+
 commands: list[click.Command] = [build, push, pull, images, tag, rmi, inspect, history, save, load, prune, login,
-                                 logout, registry]
+                                 logout, registry, image]

@@ -11,7 +11,7 @@ import click
 from kubelite import KUBERNETES_VERSION, __version__
 
 # Modules under kubelite.cli that define commands; each exposes `commands: list[click.Command]`.
-COMMAND_MODULES = ["server", "images", "agent", "cluster", "cloud"]
+COMMAND_MODULES = ["server", "images", "agent", "cluster", "token", "cloud"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -64,8 +64,16 @@ def run_async(main, *, uvloop_ok: bool = True) -> None:
               help="Controllers to run: '*' for all, 'name' to enable, '-name' to disable (comma-separated).")
 @click.option("--disable-scheduler", is_flag=True, help="Do not run the scheduler in this server.")
 @click.option("--disable-cluster-dns", is_flag=True, help="Do not serve cluster DNS from this server.")
+@click.option("--leader-elect/--no-leader-elect", default=None,
+              help="Elect one active controller manager and scheduler among several servers (default: on with "
+                   "an etcd datastore).")
+@click.option("--join-ca-from", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None,
+              help="Another server's data dir to share the CA, service-account and encryption keys with (HA).")
+@click.option("--controller-option", "controller_options", multiple=True,
+              help="key=value option for the controllers (e.g. node_monitor_grace_period=10).")
 def server_cmd(data_dir, bind_address, port, advertise_address, datastore, write_kubeconfig, no_agent, node_name,
-               tls_san, audit_log_path, audit_policy_file, controller_names, disable_scheduler, disable_cluster_dns):
+               tls_san, audit_log_path, audit_policy_file, controller_names, disable_scheduler, disable_cluster_dns,
+               leader_elect, join_ca_from, controller_options):
     """Run the control plane (API server, controllers, scheduler) and a node agent for this host."""
     from kubelite.controlplane import components
     from kubelite.controlplane.run import ControlPlane
@@ -78,6 +86,13 @@ def server_cmd(data_dir, bind_address, port, advertise_address, datastore, write
         cfg.node_name = node_name
     if advertise_address:
         cfg.advertise_address = advertise_address
+    cfg.leader_elect = leader_elect if leader_elect is not None else datastore.startswith(("etcd", "http"))
+    cfg.join_ca_from = join_ca_from
+    for item in controller_options:
+        k, sep, v = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: expected key=value", param_hint="--controller-option")
+        cfg.controller_options[k] = _option_value(v)
     if logging.getLogger().level > logging.INFO:
         logging.getLogger("kubelite").setLevel(logging.INFO)
     cp = ControlPlane(cfg)
@@ -96,11 +111,30 @@ def server_cmd(data_dir, bind_address, port, advertise_address, datastore, write
         finally:
             t.cancel()
 
+    from kubelite.cluster.ha import DatastoreUnavailable
+
     try:
         run_async(main(), uvloop_ok=no_agent)
-    except OSError as e:
+    except (OSError, DatastoreUnavailable) as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
+    except BaseExceptionGroup as eg:  # a component failed at start: say what, not a traceback
+        first = eg
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        if isinstance(first, (OSError, DatastoreUnavailable)):
+            click.echo(f"error: {first}", err=True)
+            sys.exit(1)
+        raise
+
+
+def _option_value(v: str):
+    for conv in (int, float):
+        try:
+            return conv(v)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(v.lower(), v)
 
 
 @click.command("kubeconfig")

@@ -42,6 +42,10 @@ CONTROLLERS: dict[str, str] = {
     "ttl-after-finished": "ttlafterfinished:TTLAfterFinishedController",
     "clusterrole-aggregation": "clusterroleaggregation:ClusterRoleAggregationController",
     "servicelb": "servicelb:ServiceLBController",
+    "csrapproving": "certificates:CSRApprovingController",
+    "csrsigning": "certificates:CSRSigningController",
+    "bootstrapsigner": "certificates:BootstrapSignerController",
+    "tokencleaner": "certificates:TokenCleaner",
 }
 
 

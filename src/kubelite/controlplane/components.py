@@ -16,9 +16,13 @@ async def controller_manager(cp: ControlPlane) -> None:
     client = cp.client_for("system:kube-controller-manager")
     try:
         assert cp.creds is not None
+        tls = cp.cfg.tls_dir
+        options = {"root_ca_pem": cp.creds.ca.cert_pem.decode(),
+                   "cluster_signing_cert_file": str(tls / "ca.crt"),
+                   "cluster_signing_key_file": str(tls / "ca.key"),
+                   **cp.cfg.controller_options}
         await ControllerManager(client, leader_elect=cp.cfg.leader_elect,
-                                controllers=select_controllers(cp.cfg.controller_names),
-                                options={"root_ca_pem": cp.creds.ca.cert_pem.decode()}).run()
+                                controllers=select_controllers(cp.cfg.controller_names), options=options).run()
     finally:
         await client.close()
 

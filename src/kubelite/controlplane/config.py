@@ -28,6 +28,8 @@ class ServerConfig:
     scheduler: bool = True
     leader_elect: bool = False
     cluster_dns: bool = True
+    controller_options: dict = field(default_factory=dict)   # extra ControllerContext options
+    join_ca_from: Path | None = None         # share CA, service-account key, encryption keys with that data dir
     audit_log: Path | None = None            # default: <data_dir>/audit.log
     audit_policy: Path | None = None
 

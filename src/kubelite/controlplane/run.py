@@ -14,6 +14,9 @@ from kubelite.apiserver.server import APIServer, ServerOptions
 from kubelite.registry.generic.store import UserInfo
 from kubelite.storage import open_backend
 
+from kubelite.bootstrap import server as token_bootstrap
+from kubelite.cluster import ha
+
 from . import bootstrap, bootstrap_objects
 from .config import ServerConfig
 
@@ -38,15 +41,17 @@ class ControlPlane:
 
         assert self.creds is not None
         ck = self.creds.components[user]
-        cfg = ClientConfig(server=f"https://127.0.0.1:{self.cfg.port}", ca_data=self.creds.ca.cert_pem,
+        cfg = ClientConfig(server=self.cfg.server_url, ca_data=self.creds.ca.cert_pem,
                            cert_data=ck.cert_pem, key_data=ck.key_pem, user_agent=f"{user.split(':')[-1]}/kubelite")
         return Client.from_config(cfg)
 
     async def run(self) -> None:
         cfg = self.cfg
+        if cfg.join_ca_from is not None:
+            await asyncio.to_thread(ha.share_material, cfg.join_ca_from, cfg.data_dir)
         self.creds = creds = await asyncio.to_thread(bootstrap.prepare, cfg)
         backend = open_backend(cfg.datastore_url)
-        await backend.start()
+        await ha.start_backend(backend, cfg.datastore_url)
         runner: web.AppRunner | None = None
         try:
             from kubelite.apiserver.serviceaccount import TokenIssuer, load_or_create_key
@@ -63,6 +68,7 @@ class ControlPlane:
             node_proxy.register(options, node_proxy.KubeletClientConfig(
                 str(tls / "apiserver-kubelet-client.crt"), str(tls / "apiserver-kubelet-client.key"), None))
             server = self.server = APIServer(backend, options)
+            token_bootstrap.install(server)
             tokens = StaticTokens()
             tokens.add(creds.admin_token, UserInfo("system:admin", "", ["system:masters"]))
             server.authenticator.token_authenticators.append(tokens)
@@ -75,6 +81,8 @@ class ControlPlane:
                 tg.create_task(server.run_caches(), name="watch-caches")
                 await server.wait_ready()
                 await bootstrap_objects.ensure(server, advertise_address=cfg.advertise_address, port=cfg.port)
+                await token_bootstrap.ensure(server, server_url=f"https://{cfg.advertise_address}:{cfg.port}",
+                                             ca_pem=creds.ca.cert_pem)
                 await site.start()
                 log.info("kubelite API server listening on %s", cfg.server_url)
                 for name, comp in self.components:
