@@ -92,11 +92,7 @@ def _identity_in_log(server: ServerProcess) -> set[str]:
 
 def test_controller_manager_fails_over(servers):
     a, b = servers
-    try:
-        wait_until(lambda: _holder(a), timeout=20, message="a controller-manager lease")
-    except TimeoutError:
-        pytest.xfail("leader election is off: ServerConfig.leader_elect must be on for etcd datastores "
-                     "(issue 8 report: wire it in `kubelite server`)")
+    wait_until(lambda: _holder(a), timeout=20, message="a controller-manager lease")
     holder = _holder(a)
     leader, follower = (a, b) if holder in _identity_in_log(a) else (b, a)
     assert holder in _identity_in_log(leader), f"lease holder {holder} is in neither server's log"
@@ -168,8 +164,6 @@ def test_no_acknowledged_write_is_lost_when_etcd_and_a_server_die(servers, etcd)
     print(f"\n{len(acked)} writes acknowledged ({after_kill[0]} after the kills), {failed} refused, 0 lost")
 
 
-@pytest.mark.xfail(strict=False, reason="needs `kubelite server` to wait for its datastore "
-                                        "(kubelite.cluster.ha.start_backend; see the issue 8 report)")
 def test_unreachable_datastore_at_start_is_reported_and_waited_for(tmp_path):
     port = free_port()
     s = ServerProcess(tmp_path / "s", args=["--no-agent", "--datastore", f"etcd://127.0.0.1:{port}"])

@@ -42,6 +42,7 @@ CONTROLLERS: dict[str, str] = {
     "ttl-after-finished": "ttlafterfinished:TTLAfterFinishedController",
     "clusterrole-aggregation": "clusterroleaggregation:ClusterRoleAggregationController",
     "servicelb": "servicelb:ServiceLBController",
+    "ingress": "ingress:IngressController",
     "csrapproving": "certificates:CSRApprovingController",
     "csrsigning": "certificates:CSRSigningController",
     "bootstrapsigner": "certificates:BootstrapSignerController",

@@ -6,5 +6,6 @@ take a key, read the current state from the listers, and make the world match (`
 raising to be retried with backoff. The shared loop is in `base.py`; which controllers run is
 decided by `kubelite.controller_manager`. Controllers never import each other.
 
-May import: `kubelite.client`, `kubelite.api`, `kubelite.machinery`.
+May import: `kubelite.client`, `kubelite.api`, `kubelite.machinery`; the Ingress controller also
+`kubelite.lb` (it runs the load balancer data plane in the controller manager's process).
 """

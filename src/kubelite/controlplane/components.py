@@ -20,6 +20,7 @@ async def controller_manager(cp: ControlPlane) -> None:
         options = {"root_ca_pem": cp.creds.ca.cert_pem.decode(),
                    "cluster_signing_cert_file": str(tls / "ca.crt"),
                    "cluster_signing_key_file": str(tls / "ca.key"),
+                   "ingress_bind_address": cp.cfg.advertise_address,
                    **cp.cfg.controller_options}
         await ControllerManager(client, leader_elect=cp.cfg.leader_elect,
                                 controllers=select_controllers(cp.cfg.controller_names), options=options).run()
