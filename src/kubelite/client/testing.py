@@ -211,7 +211,9 @@ class FakeAPIServer:
         raise StatusError(405, StatusReason.METHOD_NOT_ALLOWED, f"{m} is not supported")
 
     def _route(self, path: str) -> tuple[Resource, str | None, str | None, str | None]:
-        parts = path.strip("/").split("/")
+        from urllib.parse import unquote
+
+        parts = [unquote(p) for p in path.strip("/").split("/")]
         if parts[0] == "api" and len(parts) >= 3:
             group, version, rest = "", parts[1], parts[2:]
         elif parts[0] == "apis" and len(parts) >= 4:

@@ -28,7 +28,7 @@ async def _ensure(server: APIServer, plural: str, group: str, namespace: str, ob
             raise
 
 
-async def ensure(server: APIServer, *, advertise_address: str, port: int) -> None:
+async def ensure(server: APIServer, *, advertise_address: str, port: int, dns_address: str = "") -> None:
     for ns in SYSTEM_NAMESPACES:
         await _ensure(server, "namespaces", "", "", {"apiVersion": "v1", "kind": "Namespace",
                                                      "metadata": {"name": ns, "labels": {
@@ -70,7 +70,7 @@ async def ensure(server: APIServer, *, advertise_address: str, port: int) -> Non
                      "labels": {"kubernetes.io/service-name": "kube-dns",
                                 "endpointslice.kubernetes.io/managed-by": "kubelite-server"}},
         "addressType": "IPv4",
-        "endpoints": [{"addresses": [plan.host_address], "conditions": {"ready": True}}],
+        "endpoints": [{"addresses": [dns_address or plan.host_address], "conditions": {"ready": True}}],
         "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]})
     for role in bootstrappolicy.cluster_roles():
         await _ensure(server, "clusterroles", bootstrappolicy.RBAC, "", role)

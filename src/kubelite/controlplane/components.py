@@ -36,7 +36,7 @@ async def cluster_dns(cp: ControlPlane) -> None:
 
     from kubelite.dns.server import DNSServer
 
-    addr = cp.cfg.plan.host_address
+    addr = cp.cfg.cluster_dns_address or cp.cfg.plan.host_address
 
     def present() -> bool:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

@@ -80,7 +80,8 @@ class ControlPlane:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(server.run_caches(), name="watch-caches")
                 await server.wait_ready()
-                await bootstrap_objects.ensure(server, advertise_address=cfg.advertise_address, port=cfg.port)
+                await bootstrap_objects.ensure(server, advertise_address=cfg.advertise_address, port=cfg.port,
+                                               dns_address=cfg.cluster_dns_address or cfg.plan.host_address)
                 await token_bootstrap.ensure(server, server_url=f"https://{cfg.advertise_address}:{cfg.port}",
                                              ca_pem=creds.ca.cert_pem)
                 await site.start()

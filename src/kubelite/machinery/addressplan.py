@@ -4,6 +4,7 @@ with no LAN, VPN or cloud VPC). Every range is configurable; these are the embed
 | range            | use                                                        |
 |------------------|------------------------------------------------------------|
 | 198.18.0.0/20    | node addresses (.1 is the host on the `kubelite0` bridge)   |
+| 198.18.64.0/18   | VPC blocks of the EKS-compatible cloud (one /21 per VPC)   |
 | 198.18.128.0/20  | Service ClusterIPs (`kubernetes` = .1, `kube-dns` = .10)   |
 | 198.18.192.0/20  | LoadBalancer addresses                                     |
 | 198.19.0.0/16    | pod addresses, one /24 per node                            |
@@ -20,6 +21,7 @@ class AddressPlan:
     node_cidr: str = "198.18.0.0/20"
     service_cidr: str = "198.18.128.0/20"
     load_balancer_cidr: str = "198.18.192.0/20"
+    vpc_pool: str = "198.18.64.0/18"
     cluster_cidr: str = "198.19.0.0/16"
     node_pod_prefix: int = 24
     node_port_range: tuple[int, int] = (30000, 32767)
