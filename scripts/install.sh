@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(
   runc conmon containernetworking-plugins catatonit busybox-static   # containers
   golang-github-containers-common util-linux                         # seccomp profile, nsenter
+  mmdebstrap zstd                                                      # offline base images, zstd layers
   nftables conntrack iproute2 iptables                                 # networking and the service proxy
   ca-certificates
 )

@@ -47,6 +47,7 @@ class Agent:
             pod_cidr_timeout=0.0 if cfg.pod_cidr else 3.0,
             cluster_dns=list(cfg.cluster_dns) if cfg.cluster_dns is not None else [cfg.plan.dns_service_ip],
             cluster_domain=cfg.cluster_domain, pull_registries=list(cfg.pull_registries),
+            registries=cfg.registries,
         )
         opts.update(cfg.kubelet)
         return KubeletConfig(**opts)
@@ -147,6 +148,7 @@ def host_agent_config(server_cfg: Any) -> AgentConfig:
         plan=plan,
         node_labels={"node-role.kubernetes.io/control-plane": ""},
         client_ca_file=data_dir / "tls" / "ca.crt",
+        registries=str(getattr(server_cfg, "registries", "") or ""),
     )
 
 

@@ -34,6 +34,7 @@ class AgentConfig:
     cluster_domain: str = "cluster.local"
     kubelet_port: int = 10250
     pull_registries: list[str] = field(default_factory=list)
+    registries: str = ""  # registries file: mirrors, rewrites, credentials (k3s registries.yaml / hosts.toml)
     node_labels: dict[str, str] = field(default_factory=dict)
     kubelet: dict[str, Any] = field(default_factory=dict)  # extra KubeletConfig fields
     # The kubelet's HTTPS server (logs, exec, attach, port-forward, stats): its serving pair

@@ -46,9 +46,11 @@ log = logging.getLogger(__name__)
 @click.option("--pull-registry", "pull_registries", multiple=True,
               help="A registry this node may pull from ('*' for any); loopback registries always.")
 @click.option("--node-label", "node_labels", multiple=True, help="key=value label for the Node.")
+@click.option("--registries", type=click.Path(), envvar="KUBELITE_REGISTRIES", default="",
+              help="Registries file (mirrors, rewrites, credentials); changes are picked up without a restart.")
 def agent_cmd(server, kubeconfig, token, ca_cert_hashes, node_name, data_dir, run_dir, log_dir, image_dir, cgroup_root, node_ip, node_netns,
               host_bridge, cni_bridge, netns_prefix, pod_cidr, allocate_pod_cidr, cluster_dns, cluster_domain,
-              pull_registries, node_labels):
+              pull_registries, node_labels, registries):
     """Run a node agent: real containers for the pods bound to this node."""
     from kubelite.agent import Agent, AgentConfig
     from kubelite.client import Client, load_kubeconfig
@@ -62,7 +64,7 @@ def agent_cmd(server, kubeconfig, token, ca_cert_hashes, node_name, data_dir, ru
         image_dir=image_dir, cgroup_root=cgroup_root, node_ip=node_ip, node_netns=node_netns,
         host_bridge=host_bridge, cni_bridge=cni_bridge, netns_prefix=netns_prefix, pod_cidr=pod_cidr,
         allocate_pod_cidr=allocate_pod_cidr, cluster_dns=list(cluster_dns) or None, cluster_domain=cluster_domain,
-        pull_registries=list(pull_registries), node_labels=labels,
+        pull_registries=list(pull_registries), node_labels=labels, registries=registries,
     )
     if kubeconfig is None:
         if not (server and token):

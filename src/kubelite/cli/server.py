@@ -64,6 +64,8 @@ def run_async(main, *, uvloop_ok: bool = True) -> None:
               help="Controllers to run: '*' for all, 'name' to enable, '-name' to disable (comma-separated).")
 @click.option("--disable-scheduler", is_flag=True, help="Do not run the scheduler in this server.")
 @click.option("--disable-cluster-dns", is_flag=True, help="Do not serve cluster DNS from this server.")
+@click.option("--registries", type=click.Path(), envvar="KUBELITE_REGISTRIES", default="",
+              help="Registries file for the host agent (mirrors, rewrites, credentials); re-read on change.")
 @click.option("--cluster-dns-address", default="", help="Where cluster DNS listens (default: 198.18.0.1, the "
                                                           "host's node-network address).")
 @click.option("--leader-elect/--no-leader-elect", default=None,
@@ -75,7 +77,7 @@ def run_async(main, *, uvloop_ok: bool = True) -> None:
               help="key=value option for the controllers (e.g. node_monitor_grace_period=10).")
 def server_cmd(data_dir, bind_address, port, advertise_address, datastore, write_kubeconfig, no_agent, node_name,
                tls_san, audit_log_path, audit_policy_file, controller_names, disable_scheduler, disable_cluster_dns,
-               leader_elect, join_ca_from, controller_options, cluster_dns_address):
+               leader_elect, join_ca_from, controller_options, registries, cluster_dns_address):
     """Run the control plane (API server, controllers, scheduler) and a node agent for this host."""
     from kubelite.controlplane import components
     from kubelite.controlplane.run import ControlPlane
@@ -91,6 +93,7 @@ def server_cmd(data_dir, bind_address, port, advertise_address, datastore, write
     cfg.leader_elect = leader_elect if leader_elect is not None else datastore.startswith(("etcd", "http"))
     cfg.join_ca_from = join_ca_from
     cfg.cluster_dns_address = cluster_dns_address
+    cfg.registries = registries
     for item in controller_options:
         k, sep, v = item.partition("=")
         if not sep:

@@ -28,7 +28,8 @@ class ServerConfig:
     scheduler: bool = True
     leader_elect: bool = False
     cluster_dns: bool = True
-    cluster_dns_address: str = ""            # where cluster DNS listens (default: the plan's host address)
+    cluster_dns_address: str = ""
+    registries: str = ""                     # registries file for the host agent's pulls            # where cluster DNS listens (default: the plan's host address)
     controller_options: dict = field(default_factory=dict)   # extra ControllerContext options
     join_ca_from: Path | None = None         # share CA, service-account key, encryption keys with that data dir
     audit_log: Path | None = None            # default: <data_dir>/audit.log

@@ -9,8 +9,9 @@
 - `builtin`: images made on the machine with no registry: `busybox` (Debian's busybox-static)
   and the pod sandbox `pause` image (Debian's catatonit).
 - `archive`: `save`/`load` as OCI archive or docker-archive.
-- `distribution` (client: push, pull, auth), `registry` (OCI Distribution server), `builder`
-  (Dockerfiles) sit above the store.
+- `distribution` (client: push, pull, auth, mirrors and the registries file), `registry` (OCI
+  Distribution server, token server, blob storage), `builder` (Dockerfiles) and `bootstrap` (base
+  images from Debian packages with mmdebstrap) sit above the store.
 
 May import: `kubelite.machinery`, `kubelite.api`.
 """

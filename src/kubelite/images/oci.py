@@ -35,6 +35,7 @@ INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 CONFIG_TYPES = frozenset({OCI_CONFIG, DOCKER_CONFIG})
 GZIP_LAYER_TYPES = frozenset({OCI_LAYER_GZIP, DOCKER_LAYER_GZIP, OCI_LAYER_NONDIST_GZIP, DOCKER_FOREIGN_LAYER})
 PLAIN_LAYER_TYPES = frozenset({OCI_LAYER, DOCKER_LAYER})
+ZSTD_LAYER_TYPES = frozenset({OCI_LAYER_ZSTD, "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"})
 
 # What a puller accepts, in order of preference (skopeo sends the same list).
 MANIFEST_ACCEPT = [OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX, DOCKER_MANIFEST_LIST]
@@ -55,7 +56,7 @@ def sha256_digest(data: bytes) -> str:
 
 def new_hasher(digest_or_alg: str) -> Any:
     alg = digest_or_alg.partition(":")[0] if ":" in digest_or_alg else digest_or_alg
-    if alg not in ("sha256", "sha512"):
+    if alg not in ("sha256", "sha384", "sha512"):
         raise ValueError(f"unsupported digest algorithm {alg!r}")
     return hashlib.new(alg)
 
@@ -111,13 +112,54 @@ def chain_ids(diff_ids: list[str]) -> list[str]:
     return out
 
 
+_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "arm",
+                  "armv6l": "arm", "i386": "386", "i686": "386", "ppc64le": "ppc64le", "s390x": "s390x",
+                  "riscv64": "riscv64"}
+
+
+def host_platform() -> dict[str, str]:
+    """This machine's platform in GOOS/GOARCH terms (`linux/amd64`, `linux/arm64/v8`)."""
+    import platform as _platform
+
+    machine = _platform.machine()
+    arch = _ARCHITECTURES.get(machine, machine)
+    p = {"os": "linux", "architecture": arch}
+    if arch == "arm64":
+        p["variant"] = "v8"
+    elif machine.startswith("armv"):
+        p["variant"] = machine[3:5].rstrip("l")
+    return p
+
+
+def parse_platform(s: str) -> dict[str, str]:
+    """`linux/arm64/v8`, `linux/amd64`, `arm64` (os defaults to linux) → a platform dict."""
+    parts = [p.strip().lower() for p in s.split("/")]
+    if not s or not all(parts) or len(parts) > 3:
+        raise ValueError(f"invalid platform {s!r}: want os/arch[/variant]")
+    if len(parts) == 1:
+        parts = ["linux", parts[0]]
+    p = {"os": parts[0], "architecture": _ARCHITECTURES.get(parts[1], parts[1])}
+    if len(parts) == 3:
+        p["variant"] = parts[2]
+    elif p["architecture"] == "arm64":
+        p["variant"] = "v8"
+    return p
+
+
+def format_platform(p: dict[str, str]) -> str:
+    return "/".join(x for x in (p.get("os", ""), p.get("architecture", ""), p.get("variant", "")) if x)
+
+
 def platform_matches(p: dict[str, Any] | None, want: dict[str, str] | None = None) -> bool:
     want = want or DEFAULT_PLATFORM
     if not p:
         return False
     if p.get("os") != want.get("os") or p.get("architecture") != want.get("architecture"):
         return False
-    return not want.get("variant") or p.get("variant") in (None, "", want.get("variant"))
+    have = p.get("variant") or ""
+    if want.get("architecture") == "arm64" and want.get("variant", "v8") == "v8":
+        return have in ("", "v8")  # containerd normalises arm64 to arm64/v8
+    return not want.get("variant") or have in ("", want.get("variant"))
 
 
 def select_platform(index: dict[str, Any], want: dict[str, str] | None = None) -> dict[str, Any] | None:

@@ -113,30 +113,62 @@ def _split_domain(name: str) -> tuple[str, str]:
     return domain, remainder
 
 
-def parse_reference(s: str, *, default_tag: bool = True) -> Reference:
-    """Parse and normalise like `docker pull` does (`ParseDockerRef`): add domain, `library/`, `latest`."""
-    if not s:
-        raise InvalidReference("invalid reference format: repository name must have at least one component")
-    if _IDENTIFIER_RE.match(s):
-        raise InvalidReference(
-            f"invalid repository name ({s}), cannot specify 64-byte hexadecimal strings"
-        )
+# Docker's messages (distribution/reference and go-digest), printed as they are by `docker pull`.
+ERR_REFERENCE_INVALID_FORMAT = "invalid reference format"
+ERR_NAME_EMPTY = "repository name must have at least one component"
+ERR_NAME_CONTAINS_UPPERCASE = "repository name must be lowercase"
+ERR_NAME_TOO_LONG = f"repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters"
+ERR_DIGEST_INVALID_FORMAT = "invalid checksum digest format"
+ERR_DIGEST_INVALID_LENGTH = "invalid checksum digest length"
+ERR_DIGEST_UNSUPPORTED = "unsupported digest algorithm"
+_DIGEST_ANY_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
+def _check_digest(d: str) -> None:
+    """go-digest's `Digest.Validate`."""
+    alg, sep, encoded = d.partition(":")
+    if not alg or not sep or not encoded:
+        raise InvalidReference(ERR_DIGEST_INVALID_FORMAT)
+    if alg not in DIGEST_HEX_LENGTHS:
+        raise InvalidReference(ERR_DIGEST_INVALID_FORMAT if not _DIGEST_ANY_RE.match(d) else ERR_DIGEST_UNSUPPORTED)
+    if len(encoded) != DIGEST_HEX_LENGTHS[alg]:
+        raise InvalidReference(ERR_DIGEST_INVALID_LENGTH)
+    if not re.fullmatch(r"[a-f0-9]+", encoded):
+        raise InvalidReference(ERR_DIGEST_INVALID_FORMAT)
+
+
+def _parse(s: str) -> tuple[str, str, str, str]:
+    """distribution/reference `Parse` of a name that already carries its domain: (domain, path, tag, digest)."""
     m = _REFERENCE_RE.match(s)
-    if not m:
+    if m is None:
+        if not s:
+            raise InvalidReference(ERR_NAME_EMPTY)
         if _REFERENCE_RE.match(s.lower()):
-            raise InvalidReference("invalid reference format: repository name must be lowercase")
-        raise InvalidReference("invalid reference format")
+            raise InvalidReference(ERR_NAME_CONTAINS_UPPERCASE)
+        raise InvalidReference(ERR_REFERENCE_INVALID_FORMAT)
     name, tag, digest = m.group(1), m.group(2) or "", m.group(3) or ""
-    domain, path = _split_domain(name)
-    if path.lower() != path or not _PATH_RE.match(path):
-        raise InvalidReference("invalid reference format: repository name must be lowercase")
-    if len(domain) + 1 + len(path) > NAME_TOTAL_LENGTH_MAX:
-        raise InvalidReference(f"invalid reference format: repository name must not be more than "
-                               f"{NAME_TOTAL_LENGTH_MAX} characters")
-    if digest and not digest.startswith(("sha256:", "sha512:")):
-        raise InvalidReference(f"unsupported digest algorithm: {digest}")
-    if digest and digest.startswith("sha256:") and len(digest) != 71:
-        raise InvalidReference("invalid checksum digest length")
+    if len(name) > NAME_TOTAL_LENGTH_MAX:
+        raise InvalidReference(ERR_NAME_TOO_LONG)
+    if digest:
+        _check_digest(digest)
+    domain, _, path = name.partition("/")
+    return domain, path, tag, digest
+
+
+def parse_reference(s: str, *, default_tag: bool = True) -> Reference:
+    """Parse and normalise like `docker pull` does (`ParseDockerRef`): add domain, `library/`, `latest`.
+
+    Errors carry Docker's messages: `invalid reference format`, `invalid reference format:
+    repository name (library/Nginx) must be lowercase`, `invalid checksum digest length`, ...
+    """
+    if _IDENTIFIER_RE.match(s):
+        raise InvalidReference(f"invalid repository name ({s}), cannot specify 64-byte hexadecimal strings")
+    domain, remainder = _split_domain(s)
+    remote = remainder.partition(":")[0] if ":" in remainder else remainder
+    if remote.lower() != remote:
+        raise InvalidReference(f"{ERR_REFERENCE_INVALID_FORMAT}: repository name ({remote}) must be lowercase")
+    domain, path, tag, digest = _parse(f"{domain}/{remainder}")
     if not tag and not digest and default_tag:
         tag = DEFAULT_TAG
     return Reference(domain, path, tag, digest)
@@ -174,7 +206,8 @@ def valid_domain(domain: str) -> bool:
 
 
 def valid_digest(d: str) -> bool:
+    """A digest the registry and store accept: sha256 or sha512, lower-case hex of the right length."""
     if not _DIGEST_RE.match(d):
         return False
     alg, _, hexpart = d.partition(":")
-    return (alg == "sha256" and len(hexpart) == 64) or (alg == "sha512" and len(hexpart) == 128)
+    return alg in ("sha256", "sha512") and len(hexpart) == DIGEST_HEX_LENGTHS[alg] and hexpart == hexpart.lower()

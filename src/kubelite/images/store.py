@@ -228,7 +228,7 @@ class LocalImageStore:
         check_layers(len(layers), image.diff_ids)
         for d in layers:
             mt = d.get("mediaType", "")
-            if mt and mt not in oci.GZIP_LAYER_TYPES and mt not in oci.PLAIN_LAYER_TYPES:
+            if mt and mt not in oci.GZIP_LAYER_TYPES | oci.PLAIN_LAYER_TYPES | oci.ZSTD_LAYER_TYPES:
                 raise LayerError(f"unsupported layer media type {mt}")
         await asyncio.to_thread(self._ensure)
         return await self.snapshots.prepare(image.diff_ids, lambda i: self.content.open_blob(layers[i]["digest"]))

@@ -66,6 +66,7 @@ class KubeletConfig:
     # images: registries the agent may pull from ("*" = any). Loopback registries are always
     # allowed; anything else must be listed, so that a test machine never reaches out.
     pull_registries: list[str] = field(default_factory=list)
+    registries: str = ""  # a registries file (mirrors, rewrites, credentials); "" = $KUBELITE_REGISTRIES or none
     serialize_image_pulls: bool = False
     # garbage collection of dead containers: keep this many per pod and container name
     max_per_pod_container: int = 1

@@ -96,14 +96,24 @@ class Puller(Protocol):
 class DistributionPuller:
     """Pulls into a `LocalImageStore` with `kubelite.images.distribution`."""
 
-    def __init__(self, store: Any):
+    def __init__(self, store: Any, registries: str | None = None,
+                 warn: Callable[[str], None] | None = None):
+        from kubelite.images.distribution.config import RegistryHosts
+
         self.store = store
+        # mirrors, rewrites and credentials of the registries file (re-read when it changes)
+        self.hosts = RegistryHosts.from_file(registries)
+        self.warn = warn
+
+    def has_mirror(self, domain: str) -> bool:
+        return self.hosts.has_mirror(domain)
 
     async def pull(self, ref: str, credentials: Credentials | None) -> Image:
         from kubelite.images.distribution import Transfer, pull
         from kubelite.images.distribution.config import DockerConfig
 
-        transfer = Transfer(config=credentials if credentials is not None else DockerConfig())  # type: ignore[arg-type]
+        transfer = Transfer(hosts=self.hosts, config=credentials if credentials is not None else DockerConfig(),
+                            warn=self.warn)  # type: ignore[arg-type]
         return await pull(self.store, ref, transfer)
 
 
@@ -145,7 +155,12 @@ class ImageManager:
         self._lookups: dict[str, asyncio.Future] = {}
 
     def allowed_to_pull(self, domain: str) -> bool:
-        return is_loopback_domain(domain) or "*" in self.allowed or domain in self.allowed
+        """Loopback registries, the ones the node was told about, and any with a configured mirror
+        (`image: nginx` pulls through the docker.io mirror)."""
+        if is_loopback_domain(domain) or "*" in self.allowed or domain in self.allowed:
+            return True
+        has_mirror = getattr(self.puller, "has_mirror", None)
+        return bool(has_mirror and has_mirror(domain))
 
     async def ensure_image(self, pod: dict, container: dict, pull_secrets: list[dict] | None = None
                            ) -> ContainerImage:
@@ -186,7 +201,8 @@ class ImageManager:
         self.record(pod, container, "Normal", ev.PULLING_IMAGE, f'Pulling image "{image}"')
         started = time.monotonic()
         try:
-            pulled, pull_time = await self._pull_once(normalized, Credentials.from_secrets(pull_secrets or []))
+            pulled, pull_time = await self._pull_once(normalized, Credentials.from_secrets(pull_secrets or [],
+                                                                                           fallback=_docker_config()))
         except Exception as e:
             self.backoff.next(key, self._now())
             err = f'failed to pull and unpack image "{normalized}": {e}'
@@ -276,3 +292,13 @@ class ImageManager:
             image = None
         self._repo_digests[image_id] = image.repo_digests[0] if image and image.repo_digests else image_id
         return self._repo_digests[image_id]
+
+
+def _docker_config() -> Any:
+    """Credentials from ~/.docker/config.json (what `kubelite login` wrote) after pull secrets."""
+    from kubelite.images.distribution.config import DockerConfig
+
+    try:
+        return DockerConfig()
+    except Exception:  # noqa: BLE001 - an unreadable config must not stop pulls
+        return None

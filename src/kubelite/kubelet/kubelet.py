@@ -81,7 +81,7 @@ class Kubelet:
         self.probes = ProbeManager(runtime, self.status_manager.get, self._record, self._on_probe_result,
                                    clock=self.clock, netns=cfg.node_netns)
         if puller is None and hasattr(image_store, "content"):
-            puller = DistributionPuller(image_store)
+            puller = DistributionPuller(image_store, registries=getattr(cfg, "registries", None) or None)
         self.images = ImageManager(image_store, self._record, puller=puller,
                                    backoff=Backoff(cfg.image_backoff_initial, cfg.image_backoff_max, wall),
                                    allowed_registries=cfg.pull_registries, clock_now=wall)

@@ -15,6 +15,7 @@ import asyncio
 import base64
 import logging
 import re
+import ssl as ssl_module
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from .errors import AuthenticationError, DistributionError, TransferError
 log = logging.getLogger(__name__)
 
 RETRIES = 4
+REDIRECTS = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 5
 BACKOFF = 0.5
 CHUNK = 1 << 20
 Progress = Callable[[int], None]  # called with the number of bytes just transferred
@@ -52,11 +55,12 @@ class _Token:
 class RegistryClient:
     """Talks to one registry endpoint (`http://127.0.0.1:5000`, `https://registry-1.docker.io`)."""
 
-    def __init__(self, endpoint: str, session: aiohttp.ClientSession, credentials: tuple[str, str] | None = None
-                 ) -> None:
+    def __init__(self, endpoint: str, session: aiohttp.ClientSession, credentials: tuple[str, str] | None = None,
+                 *, ssl: ssl_module.SSLContext | None = None) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.session = session
         self.credentials = credentials
+        self.ssl = ssl
         self._basic = False
         self._bearer: tuple[str, dict[str, str]] | None = None
         self._tokens: dict[str, _Token] = {}
@@ -90,7 +94,7 @@ class RegistryClient:
             if not realm:
                 raise AuthenticationError(401, "UNAUTHORIZED", "bearer challenge without a realm")
             url = realm + ("&" if "?" in realm else "?") + urlencode(query)
-            async with self.session.get(url, headers=headers) as resp:
+            async with self.session.get(url, headers=headers, **self._ssl()) as resp:
                 body = await resp.read()
                 if resp.status != 200:
                     err = DistributionError.from_body(resp.status, body, url)
@@ -129,6 +133,9 @@ class RegistryClient:
 
     # -- requests --
 
+    def _ssl(self) -> dict[str, Any]:
+        return {"ssl": self.ssl} if self.ssl is not None else {}
+
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
             return path
@@ -147,7 +154,7 @@ class RegistryClient:
                 h["Authorization"] = auth
             body = data() if callable(data) else data
             resp = await self.session.request(method, url, headers=h, data=body, params=params,
-                                              allow_redirects=allow_redirects)
+                                              allow_redirects=allow_redirects, **self._ssl())
             if resp.status == 401 and attempt < 2:
                 challenge = resp.headers.get("WWW-Authenticate", "")
                 await resp.read()
@@ -186,7 +193,7 @@ class RegistryClient:
         scopes = [f"repository:{repo}:pull"]
         last: Exception | None = None
         for attempt in range(RETRIES):
-            w = await ingester.writer(f"pull-{digest}")
+            w = await _open_writer(ingester, f"pull-{digest}")
             buf = bytearray()
             try:
                 offset = w.offset
@@ -197,13 +204,12 @@ class RegistryClient:
                 headers = {"Range": f"bytes={offset}-"} if offset else {}
                 if size and offset == size:
                     return await w.commit(size, digest)
-                resp = await self.request("GET", f"/v2/{repo}/blobs/{digest}", scopes=scopes, headers=headers,
-                                          ok=(200, 206))
+                resp = await self.open_blob(repo, digest, scopes, headers)
                 async with resp:
                     if offset and resp.status == 200:  # range ignored: start over
                         await w.close()
                         await ingester.abort(w.ref)
-                        w = await ingester.writer(f"pull-{digest}")
+                        w = await _open_writer(ingester, f"pull-{digest}")
                     elif offset and progress:
                         progress(offset)
                     async for chunk in resp.content.iter_chunked(CHUNK):
@@ -234,6 +240,29 @@ class RegistryClient:
                 await w.close()
             await asyncio.sleep(BACKOFF * (2 ** attempt))
         raise TransferError(f"download of {digest} failed after {RETRIES} attempts: {last}")
+
+    async def open_blob(self, repo: str, digest: str, scopes: list[str], headers: dict[str, str]
+                        ) -> aiohttp.ClientResponse:
+        """`GET` a blob, following a redirect to blob storage (another host, maybe another scheme)
+        without the registry's `Authorization`, keeping `Range`."""
+        url = f"/v2/{repo}/blobs/{digest}"
+        resp = await self.request("GET", url, scopes=scopes, headers=headers, ok=(200, 206, *REDIRECTS),
+                                  allow_redirects=False)
+        hops = 0
+        while resp.status in REDIRECTS:
+            location = resp.headers.get("Location", "")
+            base = str(resp.url)
+            resp.release()
+            hops += 1
+            if not location or hops > MAX_REDIRECTS:
+                raise DistributionError(502, "", f"bad redirect for blob {digest} ({location or 'no Location'})", base)
+            target = urljoin(base, location)
+            resp = await self.session.get(target, headers=headers, allow_redirects=False, **self._ssl())
+            if resp.status not in (200, 206, *REDIRECTS):
+                body = await resp.read()
+                resp.release()
+                raise DistributionError.from_body(resp.status, body, target)
+        return resp
 
     async def mount_blob(self, repo: str, digest: str, source: str) -> tuple[bool, str | None]:
         """Cross-repository mount; (True, None) if mounted, else (False, upload location) to use."""
@@ -338,6 +367,26 @@ class RegistryClient:
         async with resp:
             doc = await resp.json(content_type=None)
         return list(doc.get("tags") or [])
+
+
+async def _open_writer(ingester: Ingester, ref: str) -> Any:
+    """`ingester.writer(ref)`, safe to cancel: the writer runs on a thread and holds a lock on the
+    ingest; if we are cancelled while the thread opens it, it is closed when the thread finishes
+    (an abandoned writer would block the next pull of the same blob forever)."""
+    fut = asyncio.ensure_future(ingester.writer(ref))
+    try:
+        return await asyncio.shield(fut)
+    except asyncio.CancelledError:
+        fut.add_done_callback(_close_abandoned)
+        raise
+
+
+def _close_abandoned(fut: asyncio.Future[Any]) -> None:
+    if fut.cancelled() or fut.exception() is not None:
+        return
+    w = fut.result()
+    if hasattr(w, "close_nowait"):
+        w.close_nowait()
 
 
 def new_session(**kw: Any) -> aiohttp.ClientSession:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +25,10 @@ from ..progress import NullProgress, Progress
 from ..reference import Reference, parse_reference
 from ..store import LocalImageStore
 from .client import RegistryClient, new_session
-from .config import DockerConfig, RegistryHosts
-from .errors import DistributionError, ManifestNotFound, TransferError
+from .config import DockerConfig, Endpoint, RegistryHosts, ssl_context
+from .errors import ManifestNotFound, TransferError
+
+log = logging.getLogger(__name__)
 
 PARALLEL_TRANSFERS = 4
 READ_SLICE = 4 << 20
@@ -33,16 +36,38 @@ READ_SLICE = 4 << 20
 
 @dataclass
 class Transfer:
-    """Shared wiring of pulls and pushes: hosts, credentials, session, parallelism, progress."""
+    """Shared wiring of pulls and pushes: hosts, credentials, session, parallelism, progress.
+
+    `platform` is the one to pick from an index (`{"os", "architecture", "variant"}`; default:
+    this host's); `warn` hears about mirrors that failed before a fallback (default: the log).
+    """
 
     hosts: RegistryHosts = field(default_factory=RegistryHosts.from_env)
     config: DockerConfig = field(default_factory=DockerConfig)
     progress: Progress = field(default_factory=NullProgress)
     parallel: int = PARALLEL_TRANSFERS
     platform: dict[str, str] | None = None
+    warn: Callable[[str], None] | None = None
 
-    def client(self, endpoint: str, domain: str, session: aiohttp.ClientSession) -> RegistryClient:
-        return RegistryClient(endpoint, session, self.config.get(domain))
+    def credentials(self, domain: str, endpoint: Endpoint | None = None) -> tuple[str, str] | None:
+        """Docker config / pull secrets for the host spoken to (a mirror's own host, or the
+        reference's domain), then the registries file's `configs` for that host."""
+        if endpoint is None:
+            return self.config.get(domain) or self.hosts.host_config(domain).credentials
+        host = endpoint.host if endpoint.mirror else domain
+        return self.config.get(host) or endpoint.host_config.credentials
+
+    def client(self, endpoint: str | Endpoint, domain: str, session: aiohttp.ClientSession) -> RegistryClient:
+        if isinstance(endpoint, Endpoint):
+            return RegistryClient(endpoint.url, session, self.credentials(domain, endpoint),
+                                  ssl=ssl_context(endpoint.host_config.tls))
+        return RegistryClient(endpoint, session, self.credentials(domain),
+                              ssl=ssl_context(self.hosts.host_config(domain).tls))
+
+    def warning(self, message: str) -> None:
+        log.warning("%s", message)
+        if self.warn is not None:
+            self.warn(message)
 
 
 async def _all(coros: list[Any]) -> None:
@@ -63,31 +88,42 @@ def _short(digest: str) -> str:
 
 
 async def pull(store: LocalImageStore, ref: str, transfer: Transfer | None = None) -> Image:
+    """Pull `ref` into the store: mirrors first (a failing one is skipped with a warning), then
+    the upstream registry; everything fetched is checked against its digest."""
     t = transfer or Transfer()
     parsed = parse_reference(ref)
     await store.start()
+    endpoints = t.hosts.pull_endpoints(parsed.domain, parsed.path)
     last: Exception | None = None
     async with new_session() as session:
-        endpoints = t.hosts.pull_endpoints(parsed.domain)
         for i, endpoint in enumerate(endpoints):
             try:
-                return await _pull_from(store, parsed, t, t.client(endpoint, parsed.domain, session))
-            except (DistributionError, aiohttp.ClientError, OSError) as e:
+                return await _pull_from(store, parsed, t, t.client(endpoint, parsed.domain, session),
+                                        endpoint.repository)
+            except (ImageError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
                 last = e
                 if i == len(endpoints) - 1:
                     break
+                if endpoint.mirror:
+                    nxt = endpoints[i + 1]
+                    t.warning(f"pulling {parsed.familiar()} from mirror {endpoint.url} failed: {_describe(e)}; "
+                              f"trying {'mirror ' if nxt.mirror else ''}{nxt.url}")
     if isinstance(last, ManifestNotFound):
         raise ManifestNotFound(last.status, last.code,
                                f"manifest for {parsed.familiar()} not found: {last.message}") from last
-    if isinstance(last, (aiohttp.ClientError, OSError)):
-        raise TransferError(f"pulling {parsed.familiar()}: {last}") from last
+    if isinstance(last, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+        raise TransferError(f"pulling {parsed.familiar()}: {_describe(last)}") from last
     raise last or ImageError(f"no registry endpoint for {parsed.domain}")
+
+
+def _describe(e: BaseException) -> str:
+    return str(e) or type(e).__name__
 
 
 async def _fetch_manifest(client: RegistryClient, repo: str, ref: str, want_digest: str = "") -> tuple[bytes, str, str]:
     data, mt, header_digest = await client.get_manifest(repo, ref, oci.MANIFEST_ACCEPT)
     alg = (want_digest or header_digest or "sha256:").partition(":")[0] or "sha256"
-    digest = oci.digest_of(data, alg if alg in ("sha256", "sha512") else "sha256")
+    digest = oci.digest_of(data, alg if alg in ("sha256", "sha384", "sha512") else "sha256")
     if want_digest and digest != want_digest:
         raise DigestMismatch(want_digest, digest)
     if header_digest and header_digest.startswith(alg + ":") and header_digest != digest:
@@ -101,20 +137,25 @@ async def _fetch_manifest(client: RegistryClient, repo: str, ref: str, want_dige
     return data, oci.media_type_of(doc, mt) if not mt or mt in ("application/json", "text/plain") else mt, digest
 
 
-async def _pull_from(store: LocalImageStore, ref: Reference, t: Transfer, client: RegistryClient) -> Image:
-    repo = ref.path
+async def _pull_from(store: LocalImageStore, ref: Reference, t: Transfer, client: RegistryClient,
+                     repo: str) -> Image:
     progress = t.progress
     data, mt, digest = await _fetch_manifest(client, repo, ref.object, ref.digest)
     top = oci.descriptor(mt, data)
     await asyncio.to_thread(store.content.write_nowait, data)
     doc = json.loads(data)
+    record = top
     if oci.is_index(mt):
-        chosen = oci.select_platform(doc, t.platform)
+        want = t.platform or oci.host_platform()
+        chosen = oci.select_platform(doc, want)
         if chosen is None:
-            raise ImageError(f"no matching manifest for linux/amd64 in the manifest list entries of {ref.familiar()}")
+            raise ImageError(f"no matching manifest for {oci.format_platform(want)} in the manifest list entries"
+                             f" of {ref.familiar()}")
         data, mt, _ = await _fetch_manifest(client, repo, chosen["digest"], chosen["digest"])
         await asyncio.to_thread(store.content.write_nowait, data)
         doc = json.loads(data)
+        if not oci.platform_matches(chosen.get("platform"), oci.DEFAULT_PLATFORM):
+            record = oci.descriptor(mt, data)  # the store reads indexes for linux/amd64: record this one
     if mt == oci.DOCKER_MANIFEST_V1 or mt == oci.DOCKER_MANIFEST_V1_SIGNED or doc.get("schemaVersion") == 1:
         raise ImageError(f"{ref.familiar()}: Docker schema 1 images are not supported")
     blobs = oci.manifest_blobs(doc)
@@ -132,7 +173,7 @@ async def _pull_from(store: LocalImageStore, ref: Reference, t: Transfer, client
 
     await _all([fetch(desc) for desc in blobs])
     progress.log(f"Digest: {top['digest']}")
-    image = await store.add_record(top, [str(ref)])
+    image = await store.add_record(record, [str(ref)])
     progress.log(f"Status: Downloaded newer image for {ref.familiar()}")
     return image
 
@@ -228,7 +269,8 @@ async def login(domain: str, user: str, password: str, transfer: Transfer | None
     """Check the credentials against the registry (`GET /v2/` with the challenge flow), then save them."""
     t = transfer or Transfer()
     async with new_session() as session:
-        client = RegistryClient(t.hosts.endpoint(domain), session, (user, password))
+        client = RegistryClient(t.hosts.endpoint(domain), session, (user, password),
+                                ssl=ssl_context(t.hosts.host_config(domain).tls))
         try:
             await client.ping()
         except (aiohttp.ClientError, OSError) as e:

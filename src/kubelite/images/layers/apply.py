@@ -358,7 +358,7 @@ def _copy_xattrs(src: str, dst: str) -> None:
 
 def apply_layer(stream: BinaryIO, dest: Path, lowers: list[Path] | None = None, *,
                 expected_diff_id: str = "") -> ApplyResult:
-    """Extract a (gzip or plain) layer tar into `dest` over `lowers` (lowest first).
+    """Extract a (gzip, zstd or plain) layer tar into `dest` over `lowers` (lowest first).
 
     Raises `LayerError` for unsafe or malformed content and `DigestMismatch` when the
     uncompressed tar does not hash to `expected_diff_id`; `dest` is then left for the caller
@@ -366,7 +366,7 @@ def apply_layer(stream: BinaryIO, dest: Path, lowers: list[Path] | None = None, 
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    raw, _ = open_decompressed(stream)
+    raw, kind = open_decompressed(stream)
     hashing = HashingReader(raw)
     applier = LayerApplier(dest, list(lowers or []))
     try:
@@ -388,6 +388,9 @@ def apply_layer(stream: BinaryIO, dest: Path, lowers: list[Path] | None = None, 
         hashing.drain()
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, lzma.LZMAError) as e:
         raise LayerError(f"invalid layer tar: {e}") from e
+    finally:
+        if kind == "zstd":
+            raw.close()  # stops the zstd process
     applier.finish()
     if expected_diff_id and hashing.digest != expected_diff_id:
         raise DigestMismatch(expected_diff_id, hashing.digest)

@@ -36,14 +36,21 @@ def compression_of(head: bytes) -> str:
     return ""
 
 
-def open_decompressed(f: BinaryIO, *, allow: tuple[str, ...] = ("gzip",)) -> tuple[BinaryIO, str]:
-    """Wrap `f` in the decompressor its magic bytes call for; layers allow gzip and plain tar."""
+def open_decompressed(f: BinaryIO, *, allow: tuple[str, ...] = ("gzip", "zstd")) -> tuple[BinaryIO, str]:
+    """Wrap `f` in the decompressor its magic bytes call for; layers allow gzip, zstd and plain tar.
+
+    zstd goes through the `zstd` program (`layers.zstd`); close the returned stream when done.
+    """
     buf = f if isinstance(f, io.BufferedReader) else io.BufferedReader(f, 1 << 20)  # type: ignore[arg-type]
     kind = compression_of(buf.peek(6)[:6])
     if kind and kind not in allow:
         raise LayerError(f"unsupported layer compression: {kind}")
     if kind == "gzip":
         return gzip.GzipFile(fileobj=buf, mode="rb"), kind  # type: ignore[return-value]
+    if kind == "zstd":
+        from .zstd import ZstdReader
+
+        return io.BufferedReader(ZstdReader(buf), 1 << 20), kind  # type: ignore[return-value]
     if kind == "bzip2":
         return bz2.BZ2File(buf), kind  # type: ignore[return-value]
     if kind == "xz":

@@ -22,6 +22,8 @@ from .. import oci
 from ..reference import valid_digest, valid_repository_path, valid_tag
 from . import errors as E
 from .auth import RegistryAuth, authorize, required_scope
+from .token import issue_token
+from .blobstore import BlobRedirect
 from .errors import RegistryError
 from .storage import RegistryStorage, Upload
 
@@ -66,9 +68,14 @@ def _paginate(items: list[str], request: web.Request, path: str) -> tuple[list[s
 
 
 class RegistryApp:
-    def __init__(self, storage: RegistryStorage, auth: RegistryAuth | None = None) -> None:
+    """`blob_redirect`: answer blob GETs with a 307 to this blob-storage URL (a `BlobStorageServer`),
+    as registries backed by object storage do."""
+
+    def __init__(self, storage: RegistryStorage, auth: RegistryAuth | None = None, *,
+                 blob_redirect: BlobRedirect | None = None) -> None:
         self.storage = storage
         self.auth = auth or RegistryAuth()
+        self.blob_redirect = blob_redirect
         self._upload_locks: dict[str, asyncio.Lock] = {}
 
     def build(self) -> web.Application:
@@ -133,34 +140,7 @@ class RegistryApp:
     # -- token endpoint --
 
     async def token(self, request: web.Request) -> web.StreamResponse:
-        if self.auth.mode != "token":
-            raise RegistryError(E.UNSUPPORTED, 404, "token auth is not enabled")
-        scopes = request.query.getall("scope", [])
-        subject: str | None = None
-        if request.method == "POST":
-            form = await request.post()
-            grant = form.get("grant_type", "")
-            scopes += str(form.get("scope", "")).split()
-            if grant == "password":
-                if not self.auth.check_password(str(form.get("username", "")), str(form.get("password", ""))):
-                    raise RegistryError(E.UNAUTHORIZED, 401, "invalid username or password")
-                subject = str(form.get("username"))
-            elif grant == "refresh_token":
-                claims = self.auth.verify(str(form.get("refresh_token", "")))
-                if not claims or not claims.get("sub"):
-                    raise RegistryError(E.UNAUTHORIZED, 401, "invalid refresh token")
-                subject = claims["sub"]
-            else:
-                raise RegistryError(E.UNSUPPORTED, 400, f"unsupported grant_type {grant!r}")
-        else:
-            subject = self.auth.basic_user(request.headers.get("Authorization", ""))
-        if subject is None and not self.auth.anonymous_pull:
-            raise RegistryError(E.UNAUTHORIZED, 401, "authentication required",
-                                headers={"WWW-Authenticate": f'Basic realm="{self.auth.service}"'})
-        body = self.auth.issue(subject or "", self.auth.grant(subject, scopes))
-        if subject and (request.query.get("offline_token") == "true" or request.method == "POST"):
-            body["refresh_token"] = self.auth.issue(subject, [])["token"]
-        return web.json_response(body)
+        return await issue_token(self.auth, request)
 
     # -- catalog and tags --
 
@@ -195,6 +175,9 @@ class RegistryApp:
             size = (await self.run_io(path.stat)).st_size
             resp = web.Response(status=200, headers={**headers, "Content-Length": str(size)})
             return resp
+        if self.blob_redirect is not None:
+            return web.Response(status=307, headers={"Location": self.blob_redirect.url_for(digest),
+                                                     "Docker-Content-Digest": digest})
         return web.FileResponse(path, headers=headers, chunk_size=1 << 20)
 
     blob_head = blob_get

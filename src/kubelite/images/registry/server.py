@@ -10,14 +10,17 @@ from aiohttp import web
 
 from .app import RegistryApp
 from .auth import RegistryAuth
+from .blobstore import BlobRedirect
 from .storage import RegistryStorage
 
 
 class RegistryServer:
     """The registry on `host:port` (port 0 picks a free one; see `.port` after `start`)."""
 
-    def __init__(self, host: str, port: int, root: str | os.PathLike[str], auth: RegistryAuth | None = None) -> None:
+    def __init__(self, host: str, port: int, root: str | os.PathLike[str], auth: RegistryAuth | None = None, *,
+                 blob_redirect: BlobRedirect | None = None) -> None:
         self.host = host
+        self.blob_redirect = blob_redirect
         self.port = port
         self.root = root
         self.auth = auth or RegistryAuth()
@@ -33,7 +36,7 @@ class RegistryServer:
 
     async def start(self) -> None:
         storage = await asyncio.to_thread(RegistryStorage, self.root)
-        app = RegistryApp(storage, self.auth).build()
+        app = RegistryApp(storage, self.auth, blob_redirect=self.blob_redirect).build()
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
