@@ -46,7 +46,9 @@ fi
 stamp=.venv/.kubelite-lock
 if [ ! -f "$stamp" ] || ! cmp -s requirements.lock "$stamp"; then
   echo "==> installing Python packages (requirements.lock)"
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements.lock
+  # The lock is a complete, tested set: install exactly it (kubernetes 37 declares python-dateutil>=3
+  # while botocore declares <3; both work with the pinned 2.9 in our tests).
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -r requirements.lock
   .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
   cp requirements.lock "$stamp"
 fi
