@@ -127,6 +127,7 @@ def test_preemption_evicts_the_victim_and_nominates_the_node():
             await client.create("pods", high, "default")
             await wait_until(lambda: api.get_object("pods", "low", "default") is None)
             high_uid = api.get_object("pods", "high", "default")["metadata"]["uid"]
+            await wait_until(lambda: events(api, "Preempted"))   # events are written asynchronously
             ev = events(api, "Preempted")
             assert ev and ev[0]["message"] == f"Preempted by pod {high_uid} on node n1"
             assert ev[0]["involvedObject"]["name"] == "low"
