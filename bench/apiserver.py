@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import ssl
 import statistics
 import sys
 import tempfile
@@ -32,6 +31,11 @@ import aiohttp
 
 from kubelite.storage.sqlite import SQLiteBackend
 from kubelite.testing import ServerProcess
+
+from apiclient import Client
+
+
+EXTRA_ARGS: list[str] = []
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -62,32 +66,13 @@ def pod(prefix: str, i: int) -> dict:
                                      "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}
 
 
-class Client:
-    def __init__(self, server: ServerProcess, conns: int = 32):
-        tls = server.data_dir / "tls"
-        ctx = ssl.create_default_context(cafile=str(tls / "ca.crt"))
-        ctx.load_cert_chain(str(tls / "admin.crt"), str(tls / "admin.key"))
-        self.base = server.url
-        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx, limit=conns))
-
-    async def req(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
-        data = json.dumps(body).encode() if body is not None else None
-        async with self.session.request(method, self.base + path, data=data,
-                                        headers={"Content-Type": "application/json", **(headers or {})}) as r:
-            raw = await r.read()
-            return r.status, raw
-
-    async def close(self) -> None:
-        await self.session.close()
-
-
 async def run(quick: bool) -> None:
     n_create = 1000 if quick else 3000
     n_get = 3000 if quick else 10000
     tmp = Path(tempfile.mkdtemp(prefix="kubelite-bench-"))
     raw = await raw_backend_creates(n_create, tmp)
     # The API alone: only the controllers that make namespaces usable (default ServiceAccount).
-    server = ServerProcess(tmp / "data", args=["--no-agent", "--disable-scheduler",
+    server = ServerProcess(tmp / "data", args=["--no-agent", "--disable-scheduler", *EXTRA_ARGS,
                                                 "--controllers=serviceaccount,namespace"]).start()
     c = Client(server)
     try:
