@@ -18,39 +18,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
-import ssl
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import aiohttp
-
 from kubelite.testing import ServerProcess
+
+from apiclient import Client
 
 GRACE = 6.0
 TOLERATION = 5
-
-
-class Client:
-    def __init__(self, server: ServerProcess, conns: int = 32):
-        tls = server.data_dir / "tls"
-        ctx = ssl.create_default_context(cafile=str(tls / "ca.crt"))
-        ctx.load_cert_chain(str(tls / "admin.crt"), str(tls / "admin.key"))
-        self.base = server.url
-        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx, limit=conns))
-
-    async def req(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
-        data = json.dumps(body).encode() if body is not None else None
-        async with self.session.request(method, self.base + path, data=data,
-                                        headers={"Content-Type": "application/json"}) as r:
-            return r.status, await r.read()
-
-    async def close(self) -> None:
-        await self.session.close()
 
 
 async def api_throughput(server: ServerProcess, n_create: int, n_get: int) -> tuple[float, float]:

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from kubelite.cluster.etcd import EtcdCluster
-from kubelite.cluster.ha import share_material
+from kubelite.controlplane.ha import share_material
 from kubelite.testing import ServerProcess, free_port, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("etcd") is None,

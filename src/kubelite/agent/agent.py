@@ -122,7 +122,7 @@ class Agent:
 def self_signed_serving_pair(data_dir: Path, node_name: str, address: str) -> tuple[Path, Path]:
     """A self-signed serving certificate for the kubelet (the API server, like Kubernetes without
     --kubelet-certificate-authority, does not verify it)."""
-    from kubelite.apiserver import pki
+    from kubelite.client import pki
 
     d = Path(data_dir) / "pki"
     d.mkdir(parents=True, exist_ok=True)

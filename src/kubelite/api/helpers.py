@@ -1,4 +1,4 @@
-"""Pure helpers over Pods (and the Job selector rule), as Kubernetes computes them.
+"""Pure helpers over Pods (and the Job selector rule, and tolerations), as Kubernetes computes them.
 
 - `pod_qos_class`: `ComputePodQOS` (Guaranteed / Burstable / BestEffort) from cpu and memory
   requests and limits of containers and init containers.
@@ -8,6 +8,9 @@
   cpu in millicores, every other resource in whole units (memory in bytes).
 - `generate_job_selector`: what Kubernetes' Job strategy does on create when the selector is not
   manual (selector on the controller uid, labels on the template).
+- `tolerates`, `tolerates_any`, `find_untolerated_taint`: taints and tolerations
+  (`Toleration.ToleratesTaint`, `FindMatchingUntoleratedTaint`), for the scheduler, the
+  DaemonSet controller and taint-based eviction.
 
 Pure: no I/O. May import: `kubelite.machinery`.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from fractions import Fraction
-from typing import Any
+from typing import Any, Collection, Iterable, Mapping
 
 from kubelite.machinery import quantity
 
@@ -165,3 +168,41 @@ def generate_job_selector(job: dict) -> None:
     match.setdefault("batch.kubernetes.io/controller-uid", uid)
     sel["matchLabels"] = match
     spec["selector"] = sel
+
+
+# -- Taints and tolerations --------------------------------------------------------------------------
+
+
+def tolerates(toleration: Mapping, taint: Mapping) -> bool:
+    """Whether one toleration tolerates one taint: an empty effect or key matches any, then the
+    operator `Exists`, or `Equal` (the default) with the same value."""
+    effect = toleration.get("effect") or ""
+    if effect and effect != taint.get("effect"):
+        return False
+    key = toleration.get("key") or ""
+    if key and key != taint.get("key"):
+        return False
+    op = toleration.get("operator") or "Equal"
+    if op == "Exists":
+        return True
+    if op == "Equal":
+        return (toleration.get("value") or "") == (taint.get("value") or "")
+    return False
+
+
+def tolerates_any(tolerations: Iterable[Mapping], taint: Mapping) -> bool:
+    for t in tolerations:
+        if tolerates(t, taint):
+            return True
+    return False
+
+
+def find_untolerated_taint(taints: Iterable[Mapping], tolerations: Iterable[Mapping],
+                           effects: Collection[str] | None = None) -> Mapping | None:
+    """The first taint (of `effects`, when given) that no toleration tolerates."""
+    for taint in taints:
+        if effects is not None and taint.get("effect") not in effects:
+            continue
+        if not tolerates_any(tolerations, taint):
+            return taint
+    return None

@@ -200,7 +200,7 @@ def token_request(issuer: TokenIssuer, sa: dict, request: dict, bound: dict | No
 def load_or_create_key(path) -> ec.EllipticCurvePrivateKey:
     from pathlib import Path
 
-    from .pki import _write_private
+    from kubelite.client.pki import write_private
 
     p = Path(path)
     if p.exists():
@@ -208,6 +208,6 @@ def load_or_create_key(path) -> ec.EllipticCurvePrivateKey:
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         return key
     key = ec.generate_private_key(ec.SECP256R1())
-    _write_private(p, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+    write_private(p, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                         serialization.NoEncryption()))
     return key

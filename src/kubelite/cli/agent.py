@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from kubelite.agent.config import DEFAULT_DATA_DIR
+from kubelite.controlplane.process import run_async
 
 log = logging.getLogger(__name__)
 
@@ -94,26 +95,7 @@ def agent_cmd(server, kubeconfig, token, ca_cert_hashes, node_name, data_dir, ru
         finally:
             await client.close()
 
-    run_plain_asyncio(main())
-
-
-def run_plain_asyncio(main) -> None:
-    """asyncio's own loop, not uvloop: the runtime's subprocess- and thread-heavy work (conmon,
-    runc, CNI plugins) measured ~1.5-2x slower under uvloop. SIGTERM/SIGINT cancel cleanly."""
-    import asyncio
-    import signal
-
-    async def wrapper():
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        try:
-            await main
-        except asyncio.CancelledError:
-            pass
-
-    asyncio.run(wrapper())
+    run_async(main(), uvloop_ok=False)
 
 
 commands = [agent_cmd]

@@ -4,42 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from pathlib import Path
 
 import click
 
 from kubelite.controlplane.config import DEFAULT_DATA_DIR, ServerConfig
+from kubelite.controlplane.process import run_async
 
 log = logging.getLogger(__name__)
-
-
-def run_async(main, *, uvloop_ok: bool = True) -> None:
-    """Run a coroutine (with uvloop when allowed and available); SIGTERM/SIGINT cancel it cleanly.
-
-    The embedded node agent's subprocess- and thread-heavy work measured 1.5-2x slower under
-    uvloop, so a server with an agent runs on asyncio's own loop."""
-    runner = asyncio.run
-    if uvloop_ok:
-        try:
-            import uvloop
-
-            runner = uvloop.run
-        except ImportError:  # pragma: no cover
-            pass
-
-    async def wrapper():
-        task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        try:
-            await main
-        except asyncio.CancelledError:
-            pass
-
-    runner(wrapper())
 
 
 @click.command("server")
@@ -117,7 +90,7 @@ def server_cmd(data_dir, bind_address, port, advertise_address, datastore, write
         finally:
             t.cancel()
 
-    from kubelite.cluster.ha import DatastoreUnavailable
+    from kubelite.controlplane.ha import DatastoreUnavailable
 
     try:
         run_async(main(), uvloop_ok=no_agent)

@@ -14,8 +14,11 @@ paths; failures are `kubelite.machinery.errors.StatusError` (test them with `is_
 - `workqueue`: `WorkQueue` (dirty/processing sets, delays, rate limiters).
 - `events`: `EventRecorder` (core/v1 Events with client-go's correlation).
 - `leaderelection`: `LeaderElector` on a coordination.k8s.io Lease.
-- `clock`, `flowcontrol`: the injected `Clock` (`RealClock`, `FakeClock`), token buckets and
-  backoff (candidates for `kubelite.machinery`).
+- `Clock`, `RealClock`, `FakeClock` and the object keys (`meta_namespace_key`,
+  `split_meta_namespace_key`) are `kubelite.machinery`'s, exported here too; token buckets and
+  backoff are `kubelite.machinery.backoff`.
+- `pki`: the cluster's certificates: a CA, serving and client certificates as PEM files
+  (client-go's `util/cert` and `keyutil`), for the API server, the agent and the CSR signer.
 - `testing`: `FakeAPIServer` for `FakeTransport`, `wait_until`.
 
 Long-lived pieces (`SharedInformer`, `InformerFactory`, `EventRecorder`, `LeaderElector`) have
@@ -23,10 +26,10 @@ Long-lived pieces (`SharedInformer`, `InformerFactory`, `EventRecorder`, `Leader
 outside a group it owns.
 
 May import: `kubelite.machinery`, `kubelite.api`; third party: aiohttp (in `transport` only),
-orjson, PyYAML (in `config` only).
+orjson, PyYAML (in `config` only), cryptography (in `pki` only).
 """
 
-from .clock import Clock, FakeClock, RealClock
+from ..machinery.clock import Clock, FakeClock, RealClock
 from .config import ClientConfig, ConfigError, in_cluster_config, load_kubeconfig
 from .events import EventRecorder
 from .informers import InformerFactory, Lister, SharedInformer, meta_namespace_key, split_meta_namespace_key

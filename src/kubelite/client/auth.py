@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 
 import orjson
 
+from ..machinery.clock import REAL_CLOCK, Clock
 from ..machinery.timeutil import parse_time
-from .clock import REAL_CLOCK, Clock
 from .config import ClientConfig, ConfigError, ExecConfig
 
 log = logging.getLogger(__name__)

@@ -33,10 +33,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..machinery.backoff import TokenBucket
+from ..machinery.clock import REAL_CLOCK, Clock
 from ..machinery.errors import StatusError, is_not_found
 from ..machinery.timeutil import rfc3339
-from .clock import REAL_CLOCK, Clock
-from .flowcontrol import TokenBucket
 from .rest import Client
 from .transport import TransportError
 

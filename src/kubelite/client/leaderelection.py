@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import AsyncIterator, Awaitable, Callable
 
+from ..machinery.clock import REAL_CLOCK, Clock
 from ..machinery.errors import StatusError, is_not_found
 from ..machinery.timeutil import parse_time, rfc3339_micro
-from .clock import REAL_CLOCK, Clock
 from .rest import Client
 from .transport import TransportError
 

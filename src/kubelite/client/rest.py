@@ -30,10 +30,10 @@ import orjson
 
 from ..api.resources import SCHEME
 from ..api.scheme import Resource, Scheme
+from ..machinery.backoff import TokenBucket
+from ..machinery.clock import REAL_CLOCK, Clock
 from ..machinery.errors import StatusError, StatusReason, from_status, is_gone
-from .clock import REAL_CLOCK, Clock
 from .config import ClientConfig
-from .flowcontrol import TokenBucket
 from .transport import AiohttpTransport, Query, Response, StreamResponse, Transport, TransportError
 
 JSON = "application/json"

@@ -25,6 +25,7 @@ import orjson
 from ..api.resources import SCHEME
 from ..api.scheme import Resource, Scheme
 from ..machinery import fields, labels
+from ..machinery.clock import REAL_CLOCK, Clock
 from ..machinery.errors import (
     StatusError,
     StatusReason,
@@ -36,7 +37,6 @@ from ..machinery.errors import (
     new_resource_expired,
 )
 from ..machinery.timeutil import rfc3339
-from .clock import REAL_CLOCK, Clock
 from .rest import Client
 from .transport import FakeTransport, Request, Response
 

@@ -26,8 +26,8 @@ import itertools
 from collections import deque
 from typing import Any, Generic, Hashable, Protocol, TypeVar
 
-from .clock import REAL_CLOCK, Clock
-from .flowcontrol import TokenBucket
+from ..machinery.backoff import TokenBucket
+from ..machinery.clock import REAL_CLOCK, Clock
 
 T = TypeVar("T", bound=Hashable)
 

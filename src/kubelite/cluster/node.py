@@ -109,7 +109,7 @@ async def _proxy(client, cfg: NodeConfig) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     from kubelite.bootstrap.join import JoinError
-    from kubelite.cli.server import run_async
+    from kubelite.controlplane.process import run_async
 
     args = argv if argv is not None else sys.argv[1:]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -55,7 +55,7 @@ async def supervise(st: ClusterState) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from kubelite.cli.server import run_async
+    from kubelite.controlplane.process import run_async
 
     args = argv if argv is not None else sys.argv[1:]
     if len(args) == 3 and args[0] == "--name":

@@ -15,8 +15,8 @@ import uuid
 from typing import Any
 
 from kubelite.client import Client, EventRecorder, InformerFactory, LeaderElector
-from kubelite.client.clock import REAL_CLOCK, Clock
 from kubelite.controllers.base import Controller, ControllerContext
+from kubelite.machinery.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 

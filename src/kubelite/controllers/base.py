@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kubelite.client import Client, EventRecorder, InformerFactory, ShutDown, WorkQueue, meta_namespace_key
-from kubelite.client.clock import REAL_CLOCK, Clock
 from kubelite.client.workqueue import default_controller_rate_limiter
+from kubelite.machinery.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from kubelite.apiserver import pki
+from kubelite.client import pki
 
 from .config import ServerConfig
 

@@ -11,13 +11,11 @@ from aiohttp import web
 from kubelite.apiserver import audit, encryption, node_proxy
 from kubelite.apiserver.authn import StaticTokens
 from kubelite.apiserver.server import APIServer, ServerOptions
+from kubelite.bootstrap import server as token_bootstrap
 from kubelite.registry.generic.store import UserInfo
 from kubelite.storage import open_backend
 
-from kubelite.bootstrap import server as token_bootstrap
-from kubelite.cluster import ha
-
-from . import bootstrap, bootstrap_objects
+from . import bootstrap, bootstrap_objects, ha
 from .config import ServerConfig
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..client.clock import REAL_CLOCK, Clock
+from ..machinery.clock import REAL_CLOCK, Clock
 from .conntrack import Conntrack, stale_flows
 from .render import (KernelState, Ruleset, SetSpec, Transaction, is_affinity_set_name, render_delete_chains,
                      render_delete_table, render_full, render_incremental)

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from ..client import Client, InformerFactory
-from ..client.clock import REAL_CLOCK, Clock
-from ..client.flowcontrol import Backoff, TokenBucket
+from ..machinery.backoff import Backoff, TokenBucket
+from ..machinery.clock import REAL_CLOCK, Clock
 from ..machinery.timeutil import parse_time
 from .conntrack import ConntrackCommand
 from .nftables import Applier, NftablesApplier, NftCommand, netns_path

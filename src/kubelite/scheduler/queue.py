@@ -27,7 +27,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
-from ..client.clock import REAL_CLOCK, Clock
+from ..machinery.clock import REAL_CLOCK, Clock
 from .framework import ActionType, ClusterEvent, EventResource, PodInfo
 
 INITIAL_BACKOFF = 1.0

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from ..client import Client, EventRecorder, InformerFactory
-from ..client.clock import REAL_CLOCK, Clock
 from ..client.events import NORMAL, WARNING
 from ..client.transport import TransportError
+from ..machinery.clock import REAL_CLOCK, Clock
 from ..machinery.errors import StatusError, is_conflict, is_not_found
 from ..machinery.timeutil import rfc3339
 from .cache import Cache

@@ -34,9 +34,9 @@ import logging
 from typing import Any, Callable, Iterable, Mapping
 
 from kubelite.client import Client, InformerFactory
-from kubelite.client.clock import REAL_CLOCK, Clock
 from kubelite.client.transport import TransportError
 from kubelite.machinery.addressplan import DEFAULT as ADDRESS_PLAN
+from kubelite.machinery.clock import REAL_CLOCK, Clock
 from kubelite.machinery.errors import StatusError, is_already_exists, is_conflict, is_not_found
 from kubelite.machinery.timeutil import rfc3339, rfc3339_micro
 

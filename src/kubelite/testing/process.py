@@ -120,7 +120,7 @@ class ServerProcess:
 
     def user_kubeconfig(self, user: str, groups: list[str] | None = None) -> Path:
         """A kubeconfig for `user` (client certificate signed by the cluster CA; CN=user, O=groups)."""
-        from kubelite.apiserver import pki
+        from kubelite.client import pki
         from kubelite.controlplane import bootstrap
 
         tls = self.data_dir / "tls"

@@ -6,7 +6,7 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from kubelite.apiserver import pki
+from kubelite.client import pki
 from kubelite.bootstrap import join as joinmod
 from kubelite.bootstrap.join import JoinError, check_discovery
 from kubelite.bootstrap.server import cluster_info_kubeconfig, kubeconfig_ca

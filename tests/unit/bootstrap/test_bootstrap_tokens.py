@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from kubelite.apiserver import pki
+from kubelite.client import pki
 from kubelite.bootstrap import tokens
 from kubelite.bootstrap.tokens import BootstrapToken, InvalidToken, Token
 

@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from kubelite.client.auth import Authenticator
-from kubelite.client.clock import FakeClock
 from kubelite.client.config import ClientConfig, ConfigError, in_cluster_config, load_kubeconfig
 from kubelite.client.transport import build_ssl_context
+from kubelite.machinery.clock import FakeClock
 
 
 def b64(data: bytes) -> str:

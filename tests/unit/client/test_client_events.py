@@ -1,10 +1,10 @@
 import asyncio
 import random
 
-from kubelite.client.clock import FakeClock
 from kubelite.client.events import AGGREGATE_PREFIX, EventRecorder
 from kubelite.client.testing import FakeAPIServer, wait_until
 from kubelite.client.transport import TransportError
+from kubelite.machinery.clock import FakeClock
 from kubelite.machinery.errors import new_not_found
 
 

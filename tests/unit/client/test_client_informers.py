@@ -3,7 +3,6 @@ import random
 
 import pytest
 
-from kubelite.client.clock import FakeClock
 from kubelite.client.informers import (
     NODE_NAME_INDEX,
     CacheMutationError,
@@ -17,6 +16,7 @@ from kubelite.client.informers import (
     split_meta_namespace_key,
 )
 from kubelite.client.testing import FakeAPIServer, wait_until
+from kubelite.machinery.clock import FakeClock
 from kubelite.machinery.errors import is_not_found, new_resource_expired
 
 

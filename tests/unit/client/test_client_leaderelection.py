@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from kubelite.client.clock import FakeClock
 from kubelite.client.leaderelection import LeaderElectionLost, LeaderElector
 from kubelite.client.testing import FakeAPIServer, wait_until
+from kubelite.machinery.clock import FakeClock
 from kubelite.machinery.errors import new_internal_error
 
 MICRO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")

@@ -3,6 +3,10 @@ import asyncio
 import orjson
 import pytest
 
+from kubelite.client.rest import Client, error_from_response
+from kubelite.client.testing import FakeAPIServer, wait_until
+from kubelite.client.transport import FakeTransport, Response
+from kubelite.machinery.clock import FakeClock
 from kubelite.machinery.errors import (
     StatusError,
     StatusReason,
@@ -12,10 +16,6 @@ from kubelite.machinery.errors import (
     new_resource_expired,
     new_too_many_requests,
 )
-from kubelite.client.clock import FakeClock
-from kubelite.client.rest import Client, error_from_response
-from kubelite.client.testing import FakeAPIServer, wait_until
-from kubelite.client.transport import FakeTransport, Response
 
 
 def run(coro):

@@ -2,7 +2,6 @@ import asyncio
 
 import pytest
 
-from kubelite.client.clock import FakeClock
 from kubelite.client.testing import wait_until
 from kubelite.client.workqueue import (
     BucketRateLimiter,
@@ -12,6 +11,7 @@ from kubelite.client.workqueue import (
     default_controller_rate_limiter,
     max_of,
 )
+from kubelite.machinery.clock import FakeClock
 
 
 def run(coro):

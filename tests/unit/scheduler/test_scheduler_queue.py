@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from kubelite.client.clock import FakeClock
+from kubelite.machinery.clock import FakeClock
 from kubelite.scheduler.framework import ActionType, ClusterEvent, EventResource, PodInfo
 from kubelite.scheduler.queue import SchedulingQueue
 from kubelite.scheduler.testing import Harness, make_pod

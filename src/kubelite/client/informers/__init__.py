@@ -29,6 +29,7 @@ The contract a handler and a controller can rely on, and what they cannot:
 May import: `kubelite.machinery`, `kubelite.api`, `kubelite.client`.
 """
 
+from ...machinery.keys import meta_namespace_key, split_meta_namespace_key
 from .factory import InformerFactory
 from .lister import Lister
 from .reflector import Reflector
@@ -41,8 +42,6 @@ from .store import (
     Store,
     index_by_namespace,
     index_by_node_name,
-    meta_namespace_key,
-    split_meta_namespace_key,
 )
 
 __all__ = [

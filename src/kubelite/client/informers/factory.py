@@ -19,7 +19,7 @@ import random
 from typing import Any
 
 from ...api.scheme import Resource
-from ..clock import REAL_CLOCK, Clock
+from ...machinery.clock import REAL_CLOCK, Clock
 from ..rest import Client, selector_string
 from .lister import Lister
 from .shared_informer import SharedInformer

@@ -22,9 +22,9 @@ import random
 from typing import Any, Protocol
 
 from ...api.scheme import Resource
+from ...machinery.backoff import Backoff
+from ...machinery.clock import REAL_CLOCK, Clock
 from ...machinery.errors import StatusError, StatusReason, is_gone
-from ..clock import REAL_CLOCK, Clock
-from ..flowcontrol import Backoff
 from ..rest import Client
 from ..transport import ConnectError, TransportError
 from .store import CacheMutationError

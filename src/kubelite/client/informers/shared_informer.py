@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ...api.scheme import Resource
-from ..clock import REAL_CLOCK, Clock
+from ...machinery.clock import REAL_CLOCK, Clock
+from ...machinery.keys import meta_namespace_key
 from ..rest import Client
 from .lister import Lister
 from .reflector import Reflector
-from .store import NAMESPACE_INDEX, Indexer, IndexFunc, index_by_namespace, meta_namespace_key
+from .store import NAMESPACE_INDEX, Indexer, IndexFunc, index_by_namespace
 
 log = logging.getLogger(__name__)
 

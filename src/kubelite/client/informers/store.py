@@ -1,7 +1,7 @@
 """The informer cache: a keyed store of objects with secondary indexes (client-go's `Indexer`).
 
-Keys are `meta_namespace_key(obj)`: `"namespace/name"`, or `"name"` for cluster-scoped
-objects. Index functions map an object to the index values it is filed under
+Keys are `meta_namespace_key(obj)` (`kubelite.machinery.keys`): `"namespace/name"`, or
+`"name"` for cluster-scoped objects. Index functions map an object to the index values it is filed under
 (`index_by_namespace`, `index_by_node_name`, or any `Callable[[dict], list[str]]`).
 
 Everything is synchronous and single-threaded (one event loop), so no locks. Objects handed
@@ -19,6 +19,8 @@ from typing import Callable, Iterable
 
 import orjson
 
+from ...machinery.keys import meta_namespace_key
+
 IndexFunc = Callable[[dict], list[str]]
 
 NAMESPACE_INDEX = "namespace"
@@ -27,22 +29,6 @@ NODE_NAME_INDEX = "nodeName"
 
 class CacheMutationError(RuntimeError):
     """A cached object was modified in place (deep-copy before mutating)."""
-
-
-def meta_namespace_key(obj: dict) -> str:
-    meta = obj.get("metadata") or {}
-    ns, name = meta.get("namespace"), meta.get("name", "")
-    return f"{ns}/{name}" if ns else name
-
-
-def split_meta_namespace_key(key: str) -> tuple[str, str]:
-    """`"ns/name"` -> `("ns", "name")`; `"name"` -> `("", "name")`."""
-    parts = key.split("/")
-    if len(parts) == 1:
-        return "", parts[0]
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    raise ValueError(f'unexpected key format: "{key}"')
 
 
 def index_by_namespace(obj: dict) -> list[str]:

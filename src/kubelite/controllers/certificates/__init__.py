@@ -15,7 +15,7 @@
 - `tokencleaner`: `TokenCleaner` deletes expired bootstrap token Secrets.
 
 May import: `kubelite.controllers.base`, `kubelite.client`, `kubelite.bootstrap.tokens`,
-`kubelite.apiserver.pki`, `kubelite.api`, `kubelite.machinery`.
+`kubelite.client.pki`, `kubelite.api`, `kubelite.machinery`.
 """
 
 from .approver import CSRApprovingController

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from kubelite.apiserver import pki
+from kubelite.client import pki
 from kubelite.controllers.base import Controller, ControllerContext
 from kubelite.machinery.errors import StatusError, is_conflict, is_not_found
 from kubelite.machinery.timeutil import rfc3339

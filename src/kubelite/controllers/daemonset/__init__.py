@@ -6,9 +6,9 @@ with ControllerRevisions for history.
 - `placement`: which nodes should run a daemon pod (selectors, affinity, taints; pure).
 - `update`: one RollingUpdate step (pure).
 - `history`: ControllerRevisions and template hashes.
-- `_pods`: pod predicates, expectations and pod claiming, to move into `controllers/util`.
 
-May import: `kubelite.client`, `kubelite.api`, `kubelite.machinery`, `kubelite.controllers.base`.
+May import: `kubelite.client`, `kubelite.api`, `kubelite.machinery`, `kubelite.controllers.base`,
+`kubelite.controllers.util`.
 """
 
 from .controller import DaemonSetController

@@ -25,22 +25,17 @@ from kubelite.client.informers import NODE_NAME_INDEX, index_by_node_name, meta_
 from kubelite.controllers.base import Controller, ControllerContext
 from kubelite.machinery.errors import StatusError, is_conflict, is_not_found, new_conflict
 
+from ..util.expectations import UIDTrackingControllerExpectations
+from ..util.history import REVISION_HASH_LABEL
+from ..util.ownerrefs import get_controller_of, new_controller_ref, resolve_controller_ref
+from ..util.pod_control import pod_from_template
+from ..util.pods import is_pod_available, is_pod_ready, is_pod_terminal, is_terminating, phase
+from ..util.ref_manager import ControllerRefManager, selector_of
 from . import history, placement, update
-from ._pods import (
-    Expectations,
-    claim_pods,
-    controller_of,
-    creation_key,
-    is_pod_available,
-    is_pod_ready,
-    is_terminal,
-    is_terminating,
-    phase,
-    pod_from_template,
-    selector_of,
-)
 
 log = logging.getLogger(__name__)
+
+API_VERSION, KIND = "apps/v1", "DaemonSet"
 
 # Event reasons.
 SUCCESSFUL_CREATE = "SuccessfulCreate"
@@ -72,9 +67,14 @@ class _Backoff:
         self._entries[key] = (min(delay * 2, self.maximum) if delay else self.initial, now)
 
 
+def _creation_key(pod: dict) -> tuple[str, str]:
+    md = pod.get("metadata") or {}
+    return (md.get("creationTimestamp") or "", md.get("name") or "")
+
+
 def _sorted_daemon_pods(pods: list[dict]) -> list[dict]:
     """Scheduled first, then oldest first."""
-    return sorted(pods, key=lambda p: (not (p.get("spec") or {}).get("nodeName"), creation_key(p)))
+    return sorted(pods, key=lambda p: (not (p.get("spec") or {}).get("nodeName"), _creation_key(p)))
 
 
 def calculate_status(ds: dict, nodes: list[dict], node_to_pods: dict[str, list[dict]], hash_: str,
@@ -116,7 +116,7 @@ class DaemonSetController(Controller):
         self.pod_lister = self.pods.lister()
         self.node_lister = self.nodes.lister()
         self.revision_lister = self.revisions.lister()
-        self.expectations = Expectations(self.clock.monotonic)
+        self.expectations = UIDTrackingControllerExpectations(self.clock)
         self.failed_pods_backoff = _Backoff(FAILED_POD_BACKOFF_INITIAL, FAILED_POD_BACKOFF_MAX)
         self.daemonsets.add_event_handler(self.enqueue_daemonset, lambda old, new: self.enqueue_daemonset(new),
                                           self.delete_daemonset)
@@ -131,19 +131,13 @@ class DaemonSetController(Controller):
         self.enqueue(ds)
 
     def delete_daemonset(self, ds: dict) -> None:
-        self.expectations.forget(meta_namespace_key(ds))
+        self.expectations.delete_expectations(meta_namespace_key(ds))
         self.enqueue(ds)
 
     def _owner_key(self, obj: dict) -> str | None:
-        ref = controller_of(obj)
-        if ref is None or ref.get("kind") != "DaemonSet":
-            return None
-        ns = obj["metadata"].get("namespace", "")
-        try:
-            ds = self.ds_lister.get(ref["name"], ns)
-        except StatusError:
-            return None
-        return meta_namespace_key(ds) if ds["metadata"].get("uid") == ref.get("uid") else None
+        ref = get_controller_of(obj)
+        ds = resolve_controller_ref(self.ds_lister, obj["metadata"].get("namespace", ""), ref, KIND) if ref else None
+        return meta_namespace_key(ds) if ds is not None else None
 
     def enqueue_owner(self, obj: dict) -> None:
         if (key := self._owner_key(obj)) is not None:
@@ -163,7 +157,7 @@ class DaemonSetController(Controller):
         if key is not None:
             self.expectations.creation_observed(key)
             self.enqueue(key)
-        elif controller_of(pod) is None:
+        elif get_controller_of(pod) is None:
             self._enqueue_selecting(pod)
 
     def update_pod(self, old: dict, new: dict) -> None:
@@ -177,7 +171,7 @@ class DaemonSetController(Controller):
             self.enqueue(old_key)
         if new_key is not None:
             self.enqueue(new_key)
-        elif controller_of(new) is None:
+        elif get_controller_of(new) is None:
             self._enqueue_selecting(new)
 
     def delete_pod(self, pod: dict) -> None:
@@ -210,7 +204,7 @@ class DaemonSetController(Controller):
         except StatusError as e:
             if not is_not_found(e):
                 raise
-            self.expectations.forget(key)
+            self.expectations.delete_expectations(key)
             return
         if selector_of(ds).empty():
             self.event(ds, "Warning", SELECTING_ALL,
@@ -220,19 +214,19 @@ class DaemonSetController(Controller):
             return
         nodes = self.node_lister.list()
         uid = ds["metadata"]["uid"]
-        owned = [r for r in self.revision_lister.list(ns) if (controller_of(r) or {}).get("uid") == uid]
+        owned = [r for r in self.revision_lister.list(ns) if (get_controller_of(r) or {}).get("uid") == uid]
         current, old = await history.construct_history(self.client, ds, owned)
-        hash_ = ((current.get("metadata") or {}).get("labels") or {}).get(history.REVISION_HASH_LABEL, "")
+        hash_ = ((current.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH_LABEL, "")
         node_to_pods = await self.get_node_to_daemon_pods(ds)
-        if not self.expectations.satisfied(key):
+        if not self.expectations.satisfied_expectations(key):
             await self.update_daemonset_status(ds, nodes, node_to_pods, hash_, False)
             return
         await self.manage(ds, nodes, node_to_pods, hash_)
-        if self.expectations.satisfied(key) and update.is_rolling_update(ds):
+        if self.expectations.satisfied_expectations(key) and update.is_rolling_update(ds):
             desired = [n["metadata"]["name"] for n in nodes if placement.node_should_run_daemon_pod(n, ds)[0]]
             to_delete, to_create = update.rolling_update(ds, node_to_pods, desired, hash_, self.clock.now())
             await self.sync_nodes(ds, to_delete, to_create, hash_)
-        live = {((p["metadata"].get("labels") or {}).get(history.REVISION_HASH_LABEL))
+        live = {((p["metadata"].get("labels") or {}).get(REVISION_HASH_LABEL))
                 for pods in node_to_pods.values() for p in pods}
         limit = (ds.get("spec") or {}).get("revisionHistoryLimit")
         await history.prune(self.client, history.revisions_to_prune(old, live, 10 if limit is None else int(limit)))
@@ -253,10 +247,11 @@ class DaemonSetController(Controller):
         pods already gone terminal and being deleted are left out. Computed once per sync: the
         steps after `manage` act only when expectations say the cache saw its writes."""
         pods = self.pod_lister.list(ds["metadata"]["namespace"])
-        claimed = await claim_pods(self.client, ds, selector_of(ds), pods, lambda: self._can_adopt(ds))
+        claimed = await ControllerRefManager(ds, selector_of(ds), API_VERSION, KIND, lambda: self._can_adopt(ds),
+                                             self._patch_pod).claim(pods)
         out: dict[str, list[dict]] = {}
         for pod in claimed:
-            if is_terminating(pod) and is_terminal(pod):
+            if is_terminating(pod) and is_pod_terminal(pod):
                 continue
             node = placement.target_node_name(pod)
             if node is not None:
@@ -326,7 +321,7 @@ class DaemonSetController(Controller):
         if generation is not None:
             lbls[update.TEMPLATE_GENERATION_LABEL] = generation
         if hash_:
-            lbls[history.REVISION_HASH_LABEL] = hash_
+            lbls[REVISION_HASH_LABEL] = hash_
         tmeta["labels"] = lbls
         spec = template.setdefault("spec", {})
         placement.add_default_tolerations(spec)
@@ -361,8 +356,7 @@ class DaemonSetController(Controller):
             raise errors[0]
 
     async def _create_pod(self, ds: dict, template: dict, node_name: str) -> None:
-        pod = pod_from_template(template, ds)
-        pod["metadata"]["generateName"] = f"{ds['metadata']['name']}-"
+        pod = pod_from_template(template, ds, new_controller_ref(ds, API_VERSION, KIND))
         placement.pin_to_node(pod["spec"], node_name)
         try:
             created = await self.client.create("pods", pod, ds["metadata"]["namespace"])
@@ -373,6 +367,10 @@ class DaemonSetController(Controller):
             self.event(ds, "Warning", FAILED_CREATE, f"Error creating: {e}")
             raise
         self.event(ds, "Normal", SUCCESSFUL_CREATE, f"Created pod: {created['metadata']['name']}")
+
+    async def _patch_pod(self, pod: dict, patch: dict) -> dict:
+        md = pod["metadata"]
+        return await self.client.patch("pods", md["name"], patch, md["namespace"])
 
     async def _delete_pod(self, ds: dict, name: str) -> None:
         ns = ds["metadata"]["namespace"]

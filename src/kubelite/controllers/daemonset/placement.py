@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 
+from kubelite.api.helpers import find_untolerated_taint
+
 NODE_NAME_FIELD = "metadata.name"
 
 TAINT_NOT_READY = "node.kubernetes.io/not-ready"
@@ -44,31 +46,6 @@ def add_default_tolerations(spec: dict) -> None:
         tols = [t for t in tols if not (t.get("key") == want["key"] and t.get("effect") == want["effect"])]
         tols.append(want)
     spec["tolerations"] = tols
-
-
-# ----- taints
-
-
-def tolerates(toleration: dict, taint: dict) -> bool:
-    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
-        return False
-    if toleration.get("key") and toleration["key"] != taint.get("key"):
-        return False
-    op = toleration.get("operator") or "Equal"
-    if op == "Exists":
-        return True
-    if op == "Equal":
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
-
-
-def untolerated_taint(taints: list[dict], tolerations: list[dict], effects: tuple[str, ...]) -> dict | None:
-    for taint in taints:
-        if taint.get("effect") not in effects:
-            continue
-        if not any(tolerates(t, taint) for t in tolerations):
-            return taint
-    return None
 
 
 # ----- node affinity
@@ -165,6 +142,6 @@ def node_should_run_daemon_pod(node: dict, ds: dict) -> tuple[bool, bool]:
         return False, False
     taints = (node.get("spec") or {}).get("taints") or []
     tolerations = spec.get("tolerations") or []
-    if untolerated_taint(taints, tolerations, ("NoSchedule", "NoExecute")) is not None:
-        return False, untolerated_taint(taints, tolerations, ("NoExecute",)) is None
+    if find_untolerated_taint(taints, tolerations, ("NoSchedule", "NoExecute")) is not None:
+        return False, find_untolerated_taint(taints, tolerations, ("NoExecute",)) is None
     return True, True

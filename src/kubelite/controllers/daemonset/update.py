@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from ._pods import is_pod_available, is_pod_ready, is_terminating
-from .history import REVISION_HASH_LABEL
+from ..util.history import REVISION_HASH_LABEL
+from ..util.pods import is_pod_available, is_pod_ready, is_terminating
 
 TEMPLATE_GENERATION_LABEL = "pod-template-generation"
 TEMPLATE_GENERATION_ANNOTATION = "deprecated.daemonset.template.generation"

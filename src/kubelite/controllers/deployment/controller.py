@@ -28,7 +28,7 @@ from kubelite.machinery import labels
 from kubelite.machinery.errors import StatusError, StatusReason, is_not_found
 
 from ..base import Controller, ControllerContext
-from ..util.ownerrefs import get_controller_of
+from ..util.ownerrefs import get_controller_of, resolve_controller_ref
 from ..util.ref_manager import ControllerRefManager, recheck_deletion_timestamp
 from . import util as du
 from .recreate import rollout_recreate
@@ -91,13 +91,7 @@ class DeploymentController(Controller):
         self.enqueue(d)
 
     def resolve_controller_ref(self, namespace: str, ref: dict) -> dict | None:
-        if ref.get("kind") != KIND or (ref.get("apiVersion") or "").split("/")[0] != "apps":
-            return None
-        try:
-            d = self.d_lister.get(ref.get("name", ""), namespace)
-        except StatusError:
-            return None
-        return d if d["metadata"].get("uid") == ref.get("uid") else None
+        return resolve_controller_ref(self.d_lister, namespace, ref, KIND, "apps")
 
     def get_deployments_for_replica_set(self, rs: dict) -> list[dict]:
         md = rs.get("metadata") or {}

@@ -4,10 +4,12 @@ named target ports resolved per pod.
 
 - `controller`: `EndpointsController` (handlers, `sync_service`).
 - `subsets`: building, repacking and truncating subsets (pure).
-- `_endpointutil`: pod addresses, ports, hostnames and trigger times, shared in shape with the
-  EndpointSlice controller; to move into `controllers/util`.
 
-May import: `kubelite.client`, `kubelite.api`, `kubelite.machinery`, `kubelite.controllers.base`.
+Pod addresses, ports, hostnames and trigger times come from `controllers.util.endpoint`, shared
+with the EndpointSlice controller.
+
+May import: `kubelite.client`, `kubelite.api`, `kubelite.machinery`, `kubelite.controllers.base`,
+`kubelite.controllers.util`.
 """
 
 from .controller import EndpointsController

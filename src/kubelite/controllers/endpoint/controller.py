@@ -16,11 +16,17 @@ import logging
 
 from kubelite.client import split_meta_namespace_key
 from kubelite.controllers.base import Controller, ControllerContext
-from kubelite.machinery import labels
 from kubelite.machinery.errors import StatusError, is_not_found
 
 from . import subsets as subsets_
-from ._endpointutil import HEADLESS_LABEL, LAST_CHANGE_TRIGGER_TIME, TriggerTimeTracker, format_trigger_time
+from ..util.endpoint import (
+    HEADLESS_LABEL,
+    LAST_CHANGE_TRIGGER_TIME,
+    TriggerTimeTracker,
+    format_trigger_time,
+    service_selector,
+    services_selecting,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +62,7 @@ class EndpointsController(Controller):
     # ----- handlers
 
     def _services_for(self, pod: dict) -> list[dict]:
-        md = pod["metadata"]
-        out = []
-        for svc in self.service_lister.list(md.get("namespace")):
-            sel = (svc.get("spec") or {}).get("selector")
-            if sel and labels.Selector([labels.Requirement(k, "=", (v,)) for k, v in sel.items()]).matches(
-                    md.get("labels")):
-                out.append(svc)
-        return out
+        return services_selecting(self.service_lister, pod)
 
     def add_pod(self, pod: dict) -> None:
         for svc in self._services_for(pod):
@@ -98,8 +97,7 @@ class EndpointsController(Controller):
         spec = service.get("spec") or {}
         if (ns, name) == ("default", "kubernetes") or spec.get("type") == "ExternalName" or not spec.get("selector"):
             return
-        selector = labels.Selector([labels.Requirement(k, "=", (v,)) for k, v in sorted(spec["selector"].items())])
-        pods = self.pod_lister.list(ns, selector)
+        pods = self.pod_lister.list(ns, service_selector(service))
         trigger = self.triggers.compute(key, service, pods)
         subsets = subsets_.build_subsets(service, pods)
         try:

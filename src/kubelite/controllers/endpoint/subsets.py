@@ -5,16 +5,16 @@ repacked so that addresses offering the same ports share a subset, sorted, and t
 
 from __future__ import annotations
 
-from ._endpointutil import (
+from ..util.endpoint import (
     find_port,
     is_headless,
-    is_pod_ready,
     pod_ip_for_family,
     service_family,
     should_pod_be_in_endpoints,
     should_set_hostname,
     target_ref,
 )
+from ..util.pods import is_pod_ready
 
 MAX_CAPACITY = 1000
 

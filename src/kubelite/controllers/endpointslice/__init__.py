@@ -4,12 +4,14 @@ per-pod named ports, hostnames, node names and zones.
 
 - `controller`: `EndpointSliceController` (handlers, `sync_service`, stale-cache guard).
 - `reconciler`: desired endpoints and the create/update/delete plan (pure).
-- `_endpointutil`: pod addresses, ports, hostnames and trigger times, shared in shape with the
-  Endpoints controller; to move into `controllers/util`.
+
+Pod addresses, ports, hostnames and trigger times come from `controllers.util.endpoint`, shared
+with the Endpoints controller.
 
 Option: `max_endpoints_per_slice` (100). Not yet: topology hints, mirroring of custom Endpoints.
 
-May import: `kubelite.client`, `kubelite.api`, `kubelite.machinery`, `kubelite.controllers.base`.
+May import: `kubelite.client`, `kubelite.api`, `kubelite.machinery`, `kubelite.controllers.base`,
+`kubelite.controllers.util`.
 """
 
 from .controller import EndpointSliceController

@@ -17,22 +17,16 @@ import logging
 
 from kubelite.client import split_meta_namespace_key
 from kubelite.controllers.base import Controller, ControllerContext
-from kubelite.machinery import labels
 from kubelite.machinery.errors import StatusError, is_not_found
 
 from . import reconciler
-from ._endpointutil import TriggerTimeTracker, format_trigger_time
+from ..util.endpoint import TriggerTimeTracker, format_trigger_time, service_selector, services_selecting
 
 log = logging.getLogger(__name__)
 
 
 class StaleCache(Exception):
     """The EndpointSlice cache has not yet seen this controller's last writes."""
-
-
-def _selector(service: dict) -> labels.Selector:
-    return labels.Selector([labels.Requirement(k, "=", (v,))
-                            for k, v in sorted(((service.get("spec") or {}).get("selector") or {}).items())])
 
 
 def _rv(obj: dict) -> int:
@@ -68,9 +62,7 @@ class EndpointSliceController(Controller):
     # ----- handlers
 
     def _services_for(self, pod: dict) -> list[dict]:
-        md = pod["metadata"]
-        return [svc for svc in self.service_lister.list(md.get("namespace"))
-                if (svc.get("spec") or {}).get("selector") and _selector(svc).matches(md.get("labels"))]
+        return services_selecting(self.service_lister, pod)
 
     def add_pod(self, pod: dict) -> None:
         for svc in self._services_for(pod):
@@ -128,7 +120,7 @@ class EndpointSliceController(Controller):
         spec = service.get("spec") or {}
         if (ns, name) == ("default", "kubernetes") or spec.get("type") == "ExternalName" or not spec.get("selector"):
             return
-        pods = self.pod_lister.list(ns, _selector(service))
+        pods = self.pod_lister.list(ns, service_selector(service))
         nodes = {n["metadata"]["name"]: n for n in self.node_lister.list()}
         trigger = self.triggers.compute(key, service, pods)
         desired = reconciler.desired_endpoints(service, pods, nodes)

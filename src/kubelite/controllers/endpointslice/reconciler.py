@@ -13,19 +13,18 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from ._endpointutil import (
+from ..util.endpoint import (
     HEADLESS_LABEL,
     LAST_CHANGE_TRIGGER_TIME,
     find_port,
     is_headless,
-    is_pod_ready,
-    is_terminating,
     pod_ip_for_family,
     service_family,
     should_pod_be_in_endpoints,
     should_set_hostname,
     target_ref,
 )
+from ..util.pods import is_pod_ready, is_terminating
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"

@@ -8,12 +8,12 @@ Indexed), `backoffLimit` with exponential backoff between retries, `activeDeadli
 - `state`: the spec with defaults, conditions, pod states, the status-tracking plan (pure).
 - `indexed`: completion indexes and their compressed form (pure).
 - `policy`: pod failure policy, success policy, backoff records (pure).
-- `_pods`: pod predicates, expectations, claiming and ranking, to move into `controllers/util`.
 
 Not yet: `backoffLimitPerIndex`/`maxFailedIndexes` (per-index backoff); Jobs without a selector
 get the default selector and labels here, which Kubernetes' API server sets at creation.
 
-May import: `kubelite.client`, `kubelite.api`, `kubelite.machinery`, `kubelite.controllers.base`.
+May import: `kubelite.client`, `kubelite.api`, `kubelite.machinery`, `kubelite.controllers.base`,
+`kubelite.controllers.util`.
 """
 
 from .controller import JobController

@@ -29,8 +29,12 @@ from kubelite.controllers.base import Controller, ControllerContext
 from kubelite.machinery.errors import StatusError, is_not_found, new_conflict
 from kubelite.machinery.timeutil import parse_time, rfc3339
 
+from ..util.expectations import UIDTrackingControllerExpectations
+from ..util.ownerrefs import get_controller_of, new_controller_ref, resolve_controller_ref
+from ..util.pod_control import pod_from_template
+from ..util.pods import is_pod_ready, is_terminating, phase
+from ..util.ref_manager import ControllerRefManager
 from . import indexed, policy
-from ._pods import Expectations, claim_pods, controller_of, is_pod_ready, is_terminating, phase, pod_from_template
 from .state import (
     COMPLETE,
     CONTROLLER_NAME,
@@ -72,6 +76,8 @@ from .state import (
 
 log = logging.getLogger(__name__)
 
+API_VERSION, KIND = "batch/v1", "Job"
+
 class JobController(Controller):
     name = "job-controller"
 
@@ -82,7 +88,7 @@ class JobController(Controller):
         self.pods = inf.informer_for("pods")
         self.job_lister = self.jobs.lister()
         self.pod_lister = self.pods.lister()
-        self.expectations = Expectations(self.clock.monotonic)
+        self.expectations = UIDTrackingControllerExpectations(self.clock)
         self.finalizer_expectations: dict[str, set[str]] = {}
         self.backoff_records: dict[str, policy.BackoffRecord] = {}
         self.orphan_queue: WorkQueue[str] = WorkQueue(f"{self.name}-orphan-pods", clock=ctx.clock,
@@ -103,26 +109,21 @@ class JobController(Controller):
 
     def delete_job(self, job: dict) -> None:
         key = meta_namespace_key(job)
-        self.expectations.forget(key)
+        self.expectations.delete_expectations(key)
         self.finalizer_expectations.pop(key, None)
         self.backoff_records.pop(key, None)
         for pod in self.pod_lister.list(job["metadata"].get("namespace")):
-            if (controller_of(pod) or {}).get("uid") == job["metadata"].get("uid") and has_finalizer(pod):
+            if (get_controller_of(pod) or {}).get("uid") == job["metadata"].get("uid") and has_finalizer(pod):
                 self.orphan_queue.add(meta_namespace_key(pod))
 
     def _owner_key(self, pod: dict) -> str | None:
-        ref = controller_of(pod)
-        if ref is None or ref.get("kind") != "Job":
-            return None
-        try:
-            job = self.job_lister.get(ref["name"], pod["metadata"].get("namespace", ""))
-        except StatusError:
-            return None
-        return meta_namespace_key(job) if job["metadata"].get("uid") == ref.get("uid") else None
+        ref = get_controller_of(pod)
+        job = resolve_controller_ref(self.job_lister, pod["metadata"].get("namespace", ""), ref, KIND) if ref else None
+        return meta_namespace_key(job) if job is not None else None
 
     def _check_orphan(self, pod: dict) -> str | None:
         key = self._owner_key(pod)
-        if key is None and has_finalizer(pod) and (controller_of(pod) or {}).get("kind") == "Job":
+        if key is None and has_finalizer(pod) and (get_controller_of(pod) or {}).get("kind") == "Job":
             self.orphan_queue.add(meta_namespace_key(pod))
         return key
 
@@ -137,7 +138,7 @@ class JobController(Controller):
         if key is not None:
             self.expectations.creation_observed(key)
             self.enqueue(key)
-        elif controller_of(pod) is None:
+        elif get_controller_of(pod) is None:
             self._enqueue_selecting(pod)
 
     def update_pod(self, old: dict, new: dict) -> None:
@@ -148,7 +149,7 @@ class JobController(Controller):
         if old_key is not None and old_key != key:
             self.enqueue(old_key)
         if key is None:
-            if controller_of(new) is None:
+            if get_controller_of(new) is None:
                 self._enqueue_selecting(new)
             return
         if is_terminating(new) and not is_terminating(old):
@@ -199,7 +200,7 @@ class JobController(Controller):
             raise
         if not has_finalizer(pod):
             return
-        ref = controller_of(pod)
+        ref = get_controller_of(pod)
         if ref is not None and ref.get("kind") == "Job":
             try:
                 job = self.job_lister.get(ref["name"], ns)
@@ -209,6 +210,10 @@ class JobController(Controller):
                 if not is_not_found(e):
                     raise
         await self._patch_pod(pod, remove_finalizer_patch(pod))
+
+    async def _merge_patch_pod(self, pod: dict, patch: dict) -> dict:
+        md = pod["metadata"]
+        return await self.client.patch("pods", md["name"], patch, md["namespace"])
 
     async def _patch_pod(self, pod: dict, patch: list[dict]) -> None:
         try:
@@ -236,7 +241,7 @@ class JobController(Controller):
         except StatusError as e:
             if not is_not_found(e):
                 raise
-            self.expectations.forget(key)
+            self.expectations.delete_expectations(key)
             self.finalizer_expectations.pop(key, None)
             self.backoff_records.pop(key, None)
             return
@@ -245,14 +250,15 @@ class JobController(Controller):
             return
         if is_finished(cached):
             for pod in self.pod_lister.list(ns):
-                if (controller_of(pod) or {}).get("uid") == cached["metadata"]["uid"] and has_finalizer(pod):
+                if (get_controller_of(pod) or {}).get("uid") == cached["metadata"]["uid"] and has_finalizer(pod):
                     self.orphan_queue.add(meta_namespace_key(pod))
             return
         job = copy.deepcopy(cached)
         status = job.setdefault("status", {})
-        satisfied = self.expectations.satisfied(key)
-        pods = await claim_pods(self.client, job, job_selector(job), self.pod_lister.list(ns),
-                                lambda: self._can_adopt(job), TRACKING_FINALIZER)
+        satisfied = self.expectations.satisfied_expectations(key)
+        manager = ControllerRefManager(job, job_selector(job), API_VERSION, KIND, lambda: self._can_adopt(job),
+                                       self._merge_patch_pod, finalizers=(TRACKING_FINALIZER,))
+        pods = await manager.claim(self.pod_lister.list(ns))
         ctx = SyncContext(job, pods, set(self.finalizer_expectations.get(key, set())))
         active = len(ctx.active)
         new_succeeded, new_failed = ctx.new_finished_pods()
@@ -405,12 +411,11 @@ class JobController(Controller):
         return active + created, errors[0] if errors else None
 
     async def create_pod(self, job: dict, template: dict, index: int | None) -> None:
-        pod = pod_from_template(template, job)
+        pod = pod_from_template(template, job, new_controller_ref(job, API_VERSION, KIND))
         name = job["metadata"]["name"]
-        pod["metadata"]["generateName"] = f"{name}-"
         if index is not None:
             pod["metadata"].setdefault("annotations", {})[indexed.COMPLETION_INDEX] = str(index)
-            pod["metadata"]["labels"][indexed.COMPLETION_INDEX] = str(index)
+            pod["metadata"].setdefault("labels", {})[indexed.COMPLETION_INDEX] = str(index)
             pod["metadata"]["generateName"] = f"{name}-{index}-"
             pod["spec"]["hostname"] = f"{name}-{index}"
         try:
@@ -430,7 +435,7 @@ class JobController(Controller):
         they are counted."""
         key = meta_namespace_key(job)
         if remove_finalizer:
-            self.expectations.expect(key, deletes=[meta_namespace_key(p) for p in pods])
+            self.expectations.expect(key, deleted_keys=[meta_namespace_key(p) for p in pods])
 
         async def one(pod: dict) -> None:
             if remove_finalizer and has_finalizer(pod):

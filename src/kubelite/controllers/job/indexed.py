@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._pods import deletion_rank
+from ..util.ranking import active_pods_rank
 
 COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
 COMPLETION_INDEX_ENV = "JOB_COMPLETION_INDEX"
@@ -77,7 +77,7 @@ def duplicated_index_pods(active: list[dict], completions: int) -> tuple[list[di
         else:
             by_index.setdefault(ix, []).append(pod)
     for ix in sorted(by_index):
-        pods = sorted(by_index[ix], key=deletion_rank)
+        pods = sorted(by_index[ix], key=active_pods_rank)
         remove.extend(pods[:-1])
         keep.append(pods[-1])
     return remove, keep

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from kubelite.machinery.timeutil import parse_time
 
-from ._pods import pod_condition
+from ..util.pods import get_pod_condition
 from .indexed import parse_indexes
 
 DEFAULT_BACKOFF = 10.0
@@ -109,7 +109,7 @@ def finished_time(pod: dict) -> datetime | None:
                 latest = t
     if latest is not None:
         return latest
-    ready = pod_condition(pod, "Ready")
+    ready = get_pod_condition(pod, "Ready")
     if ready is not None and ready.get("status") == "False":
         t = parse_time(ready.get("lastTransitionTime"))
         if t is not None:

@@ -11,8 +11,9 @@ from typing import Any
 
 from kubelite.machinery import labels
 
+from ..util.pods import is_pod_ready, is_terminating, phase
+from ..util.ranking import active_pods_rank
 from . import indexed, policy
-from ._pods import deletion_rank, is_pod_ready, is_terminating, phase
 
 TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
 CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
@@ -236,7 +237,7 @@ def pods_for_removal(job: dict, ctx: SyncContext, at_least: int) -> list[dict]:
     if is_indexed(job):
         remove, left = indexed.duplicated_index_pods(ctx.active, completions(job) or 0)
     if len(remove) < at_least:
-        remove += sorted(left, key=deletion_rank)[:at_least - len(remove)]
+        remove += sorted(left, key=active_pods_rank)[:at_least - len(remove)]
     return remove
 
 def pod_template(job: dict) -> dict:

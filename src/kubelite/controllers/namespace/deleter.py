@@ -24,7 +24,7 @@ from typing import Awaitable, Callable
 
 from kubelite.api.scheme import Resource, Scheme
 from kubelite.client import Client
-from kubelite.client.clock import REAL_CLOCK, Clock
+from kubelite.machinery.clock import REAL_CLOCK, Clock
 from kubelite.machinery.errors import StatusError, StatusReason, is_conflict, is_not_found
 from kubelite.machinery.timeutil import rfc3339
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from kubelite.client.flowcontrol import TokenBucket
 from kubelite.client.informers import NODE_NAME_INDEX, index_by_node_name
 from kubelite.controllers.base import Controller, ControllerContext
+from kubelite.machinery.backoff import TokenBucket
 from kubelite.machinery.errors import StatusError, is_not_found
 from kubelite.machinery.timeutil import parse_time, rfc3339
 

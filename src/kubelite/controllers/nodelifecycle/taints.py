@@ -9,6 +9,8 @@ that long after the taint is seen, one without a matching toleration at once.
 
 from __future__ import annotations
 
+from kubelite.api.helpers import tolerates
+
 NOT_READY = "node.kubernetes.io/not-ready"
 UNREACHABLE = "node.kubernetes.io/unreachable"
 UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
@@ -88,17 +90,6 @@ def with_no_execute_taint(taints: list[dict], key: str | None, now: str, may_add
 
 
 # ----- tolerations
-
-
-def tolerates(toleration: dict, taint: dict) -> bool:
-    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
-        return False
-    if toleration.get("key") and toleration["key"] != taint.get("key"):
-        return False
-    op = toleration.get("operator") or "Equal"
-    if op == "Exists":
-        return True
-    return op == "Equal" and (toleration.get("value") or "") == (taint.get("value") or "")
 
 
 def eviction_delay(taints: list[dict], tolerations: list[dict]) -> float | None:

@@ -27,7 +27,7 @@ from kubelite.machinery.errors import StatusError, StatusReason, is_not_found
 from ..base import Controller, ControllerContext
 from ..util.batch import SLOW_START_INITIAL_BATCH_SIZE, slow_start_batch
 from ..util.expectations import UIDTrackingControllerExpectations
-from ..util.ownerrefs import get_controller_of, is_namespace_terminating, new_controller_ref
+from ..util.ownerrefs import get_controller_of, is_namespace_terminating, new_controller_ref, resolve_controller_ref
 from ..util.pod_control import PodControl, RealPodControl
 from ..util.pods import filter_active_pods, is_pod_ready, pod_key
 from ..util.ranking import get_pods_to_delete
@@ -81,13 +81,7 @@ class ReplicaSetController(Controller):
         self.queue.add(key)
 
     def resolve_controller_ref(self, namespace: str, ref: dict) -> dict | None:
-        if ref.get("kind") != KIND or (ref.get("apiVersion") or "").split("/")[0] != "apps":
-            return None
-        try:
-            rs = self.rs_lister.get(ref.get("name", ""), namespace)
-        except StatusError:
-            return None
-        return rs if rs["metadata"].get("uid") == ref.get("uid") else None
+        return resolve_controller_ref(self.rs_lister, namespace, ref, KIND, "apps")
 
     def get_pod_replica_sets(self, pod: dict) -> list[dict]:
         md = pod.get("metadata") or {}

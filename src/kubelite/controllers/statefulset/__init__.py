@@ -7,12 +7,12 @@ ControllerRevisions for `currentRevision`/`updateRevision`.
 - `control`: one pass of the update algorithm over a `StatefulPodControl` seam.
 - `identity`: names, ordinals, labels, hostname/subdomain, claim volumes (pure).
 - `history`: ControllerRevisions.
-- `_pods`: pod predicates and pod claiming, to move into `controllers/util`.
 
 PersistentVolumeClaims of `volumeClaimTemplates` are referenced by the pods but not created:
 the scheme has no PersistentVolumeClaim resource yet.
 
-May import: `kubelite.client`, `kubelite.api`, `kubelite.machinery`, `kubelite.controllers.base`.
+May import: `kubelite.client`, `kubelite.api`, `kubelite.machinery`, `kubelite.controllers.base`,
+`kubelite.controllers.util`.
 """
 
 from .controller import StatefulSetController

@@ -22,8 +22,8 @@ from typing import Callable, Protocol
 from kubelite.client import Client
 from kubelite.machinery.errors import StatusError, is_already_exists, is_not_found
 
+from ..util.pods import is_terminating, phase
 from . import identity as ident
-from ._pods import is_terminating, phase
 from .history import apply_revision
 
 EventFunc = Callable[[dict, str, str, str], None]

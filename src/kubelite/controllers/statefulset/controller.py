@@ -16,11 +16,16 @@ from kubelite.client.informers import meta_namespace_key
 from kubelite.controllers.base import Controller, ControllerContext
 from kubelite.machinery.errors import StatusError, is_conflict, is_not_found, new_conflict
 
+from ..util.history import delete_revision
+from ..util.ownerrefs import get_controller_of, resolve_controller_ref
+from ..util.pods import is_terminating
+from ..util.ref_manager import ControllerRefManager, selector_of
 from . import control, history
 from . import identity as ident
-from ._pods import claim_pods, controller_of, is_terminating, selector_of
 
 log = logging.getLogger(__name__)
+
+API_VERSION, KIND = "apps/v1", "StatefulSet"
 
 
 def complete_rolling_update(sts: dict, status: dict) -> None:
@@ -52,14 +57,9 @@ class StatefulSetController(Controller):
     # ----- handlers
 
     def _owner_key(self, obj: dict) -> str | None:
-        ref = controller_of(obj)
-        if ref is None or ref.get("kind") != "StatefulSet":
-            return None
-        try:
-            sts = self.sts_lister.get(ref["name"], obj["metadata"].get("namespace", ""))
-        except StatusError:
-            return None
-        return meta_namespace_key(sts) if sts["metadata"].get("uid") == ref.get("uid") else None
+        ref = get_controller_of(obj)
+        sts = resolve_controller_ref(self.sts_lister, obj["metadata"].get("namespace", ""), ref, KIND) if ref else None
+        return meta_namespace_key(sts) if sts is not None else None
 
     def enqueue_owner(self, obj: dict) -> None:
         if (key := self._owner_key(obj)) is not None:
@@ -72,7 +72,7 @@ class StatefulSetController(Controller):
                 self.enqueue(sts)
 
     def add_pod(self, pod: dict) -> None:
-        if controller_of(pod) is None:
+        if get_controller_of(pod) is None:
             self._enqueue_selecting(pod)
         else:
             self.enqueue_owner(pod)
@@ -85,7 +85,7 @@ class StatefulSetController(Controller):
             self.enqueue(old_key)
         if new_key is not None:
             self.enqueue(new_key)
-        elif controller_of(new) is None:
+        elif get_controller_of(new) is None:
             self._enqueue_selecting(new)
 
     # ----- sync
@@ -111,10 +111,10 @@ class StatefulSetController(Controller):
         selector = selector_of(sts)
         if selector.empty():
             return
-        pods = await claim_pods(self.client, sts, selector, self.pod_lister.list(ns), lambda: self._can_adopt(sts),
-                                lambda pod: ident.is_member_of(sts, pod))
+        manager = ControllerRefManager(sts, selector, API_VERSION, KIND, lambda: self._can_adopt(sts), self._patch_pod)
+        pods = await manager.claim(self.pod_lister.list(ns), (lambda pod: ident.is_member_of(sts, pod),))
         uid = sts["metadata"]["uid"]
-        revisions = [r for r in self.revision_lister.list(ns) if (controller_of(r) or {}).get("uid") == uid]
+        revisions = [r for r in self.revision_lister.list(ns) if (get_controller_of(r) or {}).get("uid") == uid]
         current, update_rev, collision_count = await history.revisions_for_update(self.client, sts, revisions)
         counts = await control.update_statefulset(sts, current, update_rev, pods, self.pod_control, self.event,
                                                   self.clock.now())
@@ -130,11 +130,11 @@ class StatefulSetController(Controller):
         live = {current["metadata"]["name"], update_rev["metadata"]["name"]} | {ident.revision_of(p) for p in pods}
         limit = (sts.get("spec") or {}).get("revisionHistoryLimit")
         for r in history.revisions_to_prune(revisions, live, 10 if limit is None else int(limit)):
-            try:
-                await self.client.delete("controllerrevisions.apps", r["metadata"]["name"], ns)
-            except StatusError as e:
-                if not is_not_found(e):
-                    raise
+            await delete_revision(self.client, r)
+
+    async def _patch_pod(self, pod: dict, patch: dict) -> dict:
+        md = pod["metadata"]
+        return await self.client.patch("pods", md["name"], patch, md["namespace"])
 
     async def update_status(self, sts: dict, status: dict) -> None:
         if status == (sts.get("status") or {}):

@@ -1,6 +1,7 @@
 """StatefulSet history: ControllerRevisions named `<set>-<hash>`, holding the patch that restores
-a pod template. The set's `status.currentRevision`/`updateRevision` and its pods'
-`controller-revision-hash` label hold revision *names* (the revision's own label holds the hash).
+a pod template (`controllers.util.history`; the StatefulSet hashes the revision's data). The
+set's `status.currentRevision`/`updateRevision` and its pods' `controller-revision-hash` label
+hold revision *names* (the revision's own label holds the hash).
 
 `revisions_for_update` finds the update revision (the latest one if the template did not change,
 an earlier equal one renumbered on rollback, or a new one) and the current revision.
@@ -10,46 +11,21 @@ from __future__ import annotations
 
 import copy
 
-import orjson
-
 from kubelite.client import Client
 from kubelite.machinery.errors import StatusError, is_already_exists
 
-from ._pods import controller_ref
-
-REVISION_HASH_LABEL = "controller-revision-hash"
-_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-
-
-def fnv32a(data: bytes) -> int:
-    h = 0x811C9DC5
-    for b in data:
-        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
-    return h
-
-
-def _canonical(obj: object) -> bytes:
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
-
-
-def hash_revision(data: dict, collision_count: int | None) -> str:
-    raw = _canonical(data)
-    if collision_count:
-        raw += int(collision_count).to_bytes(4, "little", signed=False)
-    return "".join(_SAFE_ALPHABET[ord(c) % len(_SAFE_ALPHABET)] for c in str(fnv32a(raw)))
-
-
-def revision_data(sts: dict) -> dict:
-    template = copy.deepcopy((sts.get("spec") or {}).get("template") or {})
-    template["$patch"] = "replace"
-    return {"spec": {"template": template}}
-
-
-def template_of(revision: dict) -> dict:
-    """The pod template a revision restores."""
-    template = copy.deepcopy(((revision.get("data") or {}).get("spec") or {}).get("template") or {})
-    template.pop("$patch", None)
-    return template
+from ..util.history import (
+    REVISION_HASH_LABEL,
+    canonical_json,
+    hash_revision,
+    new_controller_revision,
+    revision_data,
+    revision_hash,
+    revision_name,
+    revision_number,
+    template_of,
+)
+from ..util.ownerrefs import get_controller_of, new_controller_ref
 
 
 def apply_revision(sts: dict, revision: dict) -> dict:
@@ -58,26 +34,14 @@ def apply_revision(sts: dict, revision: dict) -> dict:
     return out
 
 
-def revision_number(revision: dict) -> int:
-    return int(revision.get("revision") or 0)
-
-
 def equal_revisions(a: dict, b: dict) -> bool:
-    la = ((a.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH_LABEL)
-    lb = ((b.get("metadata") or {}).get("labels") or {}).get(REVISION_HASH_LABEL)
-    return la == lb and _canonical(a.get("data")) == _canonical(b.get("data"))
+    return revision_hash(a) == revision_hash(b) and canonical_json(a.get("data")) == canonical_json(b.get("data"))
 
 
 def new_revision(sts: dict, number: int, collision_count: int | None) -> dict:
-    md = sts["metadata"]
     data = revision_data(sts)
-    h = hash_revision(data, collision_count)
-    tlabels = (((sts.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
-    return {"apiVersion": "apps/v1", "kind": "ControllerRevision",
-            "metadata": {"name": f"{md['name'][:223]}-{h}", "namespace": md["namespace"],
-                         "labels": {**tlabels, REVISION_HASH_LABEL: h},
-                         "ownerReferences": [controller_ref(sts)]},
-            "data": data, "revision": number}
+    return new_controller_revision(sts, new_controller_ref(sts, "apps/v1", "StatefulSet"), data, number,
+                                   hash_revision(data, collision_count))
 
 
 async def create_revision(client: Client, sts: dict, revision: dict, collision_count: int) -> tuple[dict, int]:
@@ -86,7 +50,7 @@ async def create_revision(client: Client, sts: dict, revision: dict, collision_c
     while True:
         h = hash_revision(revision["data"], collision_count)
         body = copy.deepcopy(revision)
-        body["metadata"]["name"] = f"{sts['metadata']['name'][:223]}-{h}"
+        body["metadata"]["name"] = revision_name(sts["metadata"]["name"], h)
         body["metadata"]["labels"][REVISION_HASH_LABEL] = h
         try:
             return await client.create("controllerrevisions.apps", body, sts["metadata"]["namespace"]), collision_count
@@ -94,8 +58,8 @@ async def create_revision(client: Client, sts: dict, revision: dict, collision_c
             if not is_already_exists(e):
                 raise
         existing = await client.get("controllerrevisions.apps", body["metadata"]["name"], sts["metadata"]["namespace"])
-        owner = next((r for r in existing["metadata"].get("ownerReferences") or [] if r.get("controller")), {})
-        if owner.get("uid") == uid and _canonical(existing.get("data")) == _canonical(body["data"]):
+        owner = get_controller_of(existing) or {}
+        if owner.get("uid") == uid and canonical_json(existing.get("data")) == canonical_json(body["data"]):
             return existing, collision_count
         collision_count += 1
 

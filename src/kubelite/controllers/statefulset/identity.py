@@ -10,8 +10,10 @@ import copy
 import re
 from datetime import datetime
 
-from ._pods import is_pod_available, is_pod_ready, is_terminating, phase, pod_from_template
-from .history import REVISION_HASH_LABEL
+from ..util.history import REVISION_HASH_LABEL
+from ..util.ownerrefs import new_controller_ref
+from ..util.pod_control import pod_from_template
+from ..util.pods import is_pod_available, is_pod_ready, is_terminating, phase
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
@@ -85,7 +87,9 @@ def update_identity(sts: dict, pod: dict, ordinal_: int) -> None:
 
 def new_pod(sts: dict, ordinal_: int, revision_name: str) -> dict:
     """The pod for `ordinal_` from `sts`'s template, labelled with `revision_name`."""
-    pod = pod_from_template((sts.get("spec") or {}).get("template") or {}, sts)
+    template = (sts.get("spec") or {}).get("template") or {}
+    pod = pod_from_template(template, sts, new_controller_ref(sts, "apps/v1", "StatefulSet"))
+    del pod["metadata"]["generateName"]     # named by ordinal
     update_identity(sts, pod, ordinal_)
     claims = _claim_volumes(sts, pod["metadata"]["name"])
     if claims:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Iterable
 
-from kubelite.client.clock import REAL_CLOCK, Clock
+from kubelite.machinery.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,13 @@ class UIDTrackingControllerExpectations(ControllerExpectations):
         existing = self._keys.get(key)
         if existing:
             log.error("clobbering existing delete keys for %s: %s", key, sorted(existing))
+        self.expect(key, 0, deleted_keys)
+
+    def expect(self, key: str, adds: int = 0, deleted_keys: Iterable[str] = ()) -> None:
+        """Replace what is recorded for `key`: `adds` creations and the deletion of these pod keys
+        (the DaemonSet and Job controllers expect both in one step)."""
         self._keys[key] = set(deleted_keys)
-        super().expect_deletions(key, len(self._keys[key]))
+        self.set_expectations(key, adds, len(self._keys[key]))
 
     def deletion_observed(self, key: str, deleted_key: str = "") -> None:  # type: ignore[override]
         keys = self._keys.get(key)

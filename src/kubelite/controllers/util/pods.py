@@ -18,20 +18,34 @@ def phase(pod: dict) -> str:
     return (pod.get("status") or {}).get("phase") or ""
 
 
+def is_terminating(obj: dict) -> bool:
+    """The object (a pod or its controller) has a `deletionTimestamp`."""
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def is_pod_terminal(pod: dict) -> bool:
+    """Succeeded or Failed (`podutil.IsPodTerminal`)."""
+    return phase(pod) in (SUCCEEDED, FAILED)
+
+
 def is_pod_active(pod: dict) -> bool:
     """Not finished and not being deleted."""
-    return phase(pod) not in (SUCCEEDED, FAILED) and not (pod.get("metadata") or {}).get("deletionTimestamp")
+    return not is_pod_terminal(pod) and not is_terminating(pod)
 
 
 def filter_active_pods(pods: list[dict]) -> list[dict]:
     return [p for p in pods if is_pod_active(p)]
 
 
-def get_pod_ready_condition(pod: dict) -> dict | None:
+def get_pod_condition(pod: dict, type_: str) -> dict | None:
     for c in (pod.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready":
+        if c.get("type") == type_:
             return c
     return None
+
+
+def get_pod_ready_condition(pod: dict) -> dict | None:
+    return get_pod_condition(pod, "Ready")
 
 
 def is_pod_ready(pod: dict) -> bool:

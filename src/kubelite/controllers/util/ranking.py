@@ -11,6 +11,9 @@ A pod sorts earlier (is deleted sooner) when, in this order:
    pods of about the same age tie; ties fall to the UID);
 7. its containers restarted more;
 8. it was created more recently (same log2 scale, then UID).
+
+`active_pods_rank` is the older order without the cost, the rank and the log2 scale
+(Kubernetes' `ActivePods`), which the Job controller uses.
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ def deletion_cost(pod: dict) -> int:
 def _max_restarts(pod: dict) -> tuple[int, int]:
     """(regular, sidecar) maximum restart counts."""
     status = pod.get("status") or {}
-    regular = max([c.get("restartCount", 0) for c in status.get("containerStatuses") or []], default=0)
+    regular = max([c.get("restartCount") or 0 for c in status.get("containerStatuses") or []], default=0)
     init_specs = {c.get("name"): c for c in (pod.get("spec") or {}).get("initContainers") or []}
-    sidecar = max([c.get("restartCount", 0) for c in status.get("initContainerStatuses") or []
+    sidecar = max([c.get("restartCount") or 0 for c in status.get("initContainerStatuses") or []
                    if (init_specs.get(c.get("name")) or {}).get("restartPolicy") == "Always"], default=0)
     return regular, sidecar
 
@@ -96,6 +99,21 @@ def _less(a: tuple[dict, int], b: tuple[dict, int], now: datetime | None) -> boo
     if ci_t != cj_t:
         return _newer_first(ci_t, cj_t, now, uid_i, uid_j)
     return False
+
+
+def _recent_first(t: datetime | None) -> float:
+    """Sort key: a missing time first, then the most recent."""
+    return -t.timestamp() if t is not None else float("-inf")
+
+
+def active_pods_rank(pod: dict) -> tuple:
+    """Sort key: pods earlier in the order are better to delete (unscheduled < scheduled,
+    Pending < Unknown < Running, not ready < ready, ready for less time, more restarts, newer)."""
+    ready = is_pod_ready(pod)
+    ready_since = _recent_first(pod_ready_time(pod)) if ready else 0.0
+    created = parse_time((pod.get("metadata") or {}).get("creationTimestamp"))
+    return (bool((pod.get("spec") or {}).get("nodeName")), _PHASE_ORDINAL.get(phase(pod), 0), ready, ready_since,
+            -_max_restarts(pod)[0], _recent_first(created))
 
 
 def sort_pods_for_deletion(pods: list[dict], ranks: list[int], now: datetime | None = None) -> list[dict]:

@@ -12,7 +12,9 @@ For each candidate object:
   deleted (`can_adopt`, checked once per manager).
 
 Adoption and release are JSON merge patches of `ownerReferences` guarded by the object's
-`uid` and `resourceVersion`. NotFound means the object is gone: not an error.
+`uid` and `resourceVersion`; a release also drops the manager's `finalizers` (the Job's pod
+tracking finalizer). NotFound means the object is gone: not an error. `filters` narrow the
+selector (a StatefulSet claims only pods named after it).
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ from .ownerrefs import adopt_patch, get_controller_of, new_controller_ref, remov
 
 PatchFn = Callable[[dict, dict], Awaitable[Any]]
 Filter = Callable[[dict], bool]
+
+
+def selector_of(controller: dict) -> labels.Selector:
+    """The controller's `spec.selector`; an invalid one selects nothing."""
+    try:
+        return labels.selector_from_label_selector((controller.get("spec") or {}).get("selector"))
+    except labels.SelectorError:
+        return labels.Selector.nothing()
 
 
 def recheck_deletion_timestamp(get_fresh: Callable[[], Awaitable[dict]]) -> Callable[[], Awaitable[None]]:
@@ -44,12 +54,14 @@ def recheck_deletion_timestamp(get_fresh: Callable[[], Awaitable[dict]]) -> Call
 
 class ControllerRefManager:
     def __init__(self, controller: dict, selector: labels.Selector, api_version: str, kind: str,
-                 can_adopt: Callable[[], Awaitable[None]], patch: PatchFn, *, object_kind: str = "Pod") -> None:
+                 can_adopt: Callable[[], Awaitable[None]], patch: PatchFn, *, object_kind: str = "Pod",
+                 finalizers: tuple[str, ...] = ()) -> None:
         self.controller = controller
         self.selector = selector
         self.api_version = api_version
         self.kind = kind
         self.object_kind = object_kind
+        self.finalizers = finalizers
         self._can_adopt = can_adopt
         self._can_adopt_result: BaseException | None | bool = False   # False: not checked yet
         self._patch = patch
@@ -136,7 +148,7 @@ class ControllerRefManager:
             self._adopted[id(obj)] = out
 
     async def release(self, obj: dict) -> None:
-        patch = remove_owner_refs_patch(obj, {self.uid})
+        patch = remove_owner_refs_patch(obj, {self.uid}, self.finalizers)
         if patch is None:
             return
         try:

@@ -1,12 +1,13 @@
 """Scheduling helpers for core/v1 types (Kubernetes' `component-helpers/scheduling/corev1`):
-taints and tolerations, node selectors and node affinity. Pure and precompiled: build a matcher
-once per pod, run it against many nodes.
+taints and tolerations (the matching itself is `kubelite.api.helpers`', shared with the
+controllers), node selectors and node affinity. Pure and precompiled: build a matcher once per
+pod, run it against many nodes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping
 
 NO_SCHEDULE = "NoSchedule"
 PREFER_NO_SCHEDULE = "PreferNoSchedule"
@@ -19,37 +20,6 @@ LABEL_TOPOLOGY_REGION = "topology.kubernetes.io/region"
 
 
 # ----- taints and tolerations
-
-def tolerates(toleration: Mapping, taint: Mapping) -> bool:
-    """Whether one toleration tolerates one taint (effect, key, then operator and value)."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    op = toleration.get("operator") or "Equal"
-    if op == "Exists":
-        return True
-    if op == "Equal":
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
-
-
-def tolerates_any(tolerations: Sequence[Mapping], taint: Mapping) -> bool:
-    for t in tolerations:
-        if tolerates(t, taint):
-            return True
-    return False
-
-
-def find_untolerated_taint(taints: Iterable[Mapping], tolerations: Sequence[Mapping]) -> Mapping | None:
-    """The first taint no toleration tolerates (callers pass the taints of the effects they check)."""
-    for taint in taints:
-        if not tolerates_any(tolerations, taint):
-            return taint
-    return None
-
 
 def taint_string(taint: Mapping) -> str:
     return f"{{{taint.get('key', '')}: {taint.get('value') or ''}}}"

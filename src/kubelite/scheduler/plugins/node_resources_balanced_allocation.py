@@ -13,7 +13,7 @@ import math
 from typing import Any, Sequence
 
 from ..framework import SKIP, MAX_NODE_SCORE, CycleState, NodeInfo, PodInfo, Status
-from ..framework.memo import ScoreMemo
+from ..framework.memo import MemoizedRequestScore, ScoreMemo
 from ..framework.resources import CPU, MEMORY
 from .names import NODE_RESOURCES_BALANCED_ALLOCATION
 
@@ -31,7 +31,7 @@ def balanced_score(fractions: Sequence[float]) -> int:
     return int((1 - std) * MAX_NODE_SCORE)
 
 
-class NodeResourcesBalancedAllocation:
+class NodeResourcesBalancedAllocation(MemoizedRequestScore):
     name = NODE_RESOURCES_BALANCED_ALLOCATION
 
     def __init__(self, handle: Any = None, *, resources: Sequence[tuple[str, int]] = DEFAULT_RESOURCES) -> None:
@@ -43,25 +43,6 @@ class NodeResourcesBalancedAllocation:
         if all(pod.requests.get(r) == 0 for r in self.resources):
             return SKIP
         return None
-
-    def score(self, state: CycleState, pod: PodInfo, node_info: NodeInfo) -> int:
-        k = (node_info.generation, pod.request_key)
-        s = self._memo.get(k)
-        if s is None:
-            s = self._memo.put(k, self._score(pod, node_info))
-        return s
-
-    def score_nodes(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
-        memo, key, compute = self._memo, pod.request_key, self._score
-        get = memo.get
-        out = []
-        for ni in nodes:
-            k = (ni.generation, key)
-            s = get(k)
-            if s is None:
-                s = memo.put(k, compute(pod, ni))
-            out.append(s)
-        return out
 
     def _score(self, pod: PodInfo, node_info: NodeInfo) -> int:
         alloc, used, want = node_info.allocatable, node_info.requested, pod.requests

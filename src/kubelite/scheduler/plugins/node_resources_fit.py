@@ -24,7 +24,7 @@ from ..framework import (
     Status,
     unschedulable,
 )
-from ..framework.memo import ScoreMemo
+from ..framework.memo import MemoizedRequestScore, ScoreMemo
 from ..framework.resources import CPU, MEMORY
 from .names import NODE_RESOURCES_FIT
 
@@ -74,7 +74,7 @@ def most_requested_score(requested: int, capacity: int) -> int:
     return min(requested, capacity) * MAX_NODE_SCORE // capacity
 
 
-class NodeResourcesFit:
+class NodeResourcesFit(MemoizedRequestScore):
     name = NODE_RESOURCES_FIT
 
     def __init__(self, handle: Any = None, *, strategy: str = LEAST_ALLOCATED,
@@ -102,25 +102,6 @@ class NodeResourcesFit:
             return None
         reasons = insufficient_resources(pod, node_info)
         return _status(reasons) if reasons else None
-
-    def score(self, state: CycleState, pod: PodInfo, node_info: NodeInfo) -> int:
-        k = (node_info.generation, pod.request_key)
-        s = self._memo.get(k)
-        if s is None:
-            s = self._memo.put(k, self._score(pod, node_info))
-        return s
-
-    def score_nodes(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
-        memo, key, compute = self._memo, pod.request_key, self._score
-        get = memo.get
-        out = []
-        for ni in nodes:
-            k = (ni.generation, key)
-            s = get(k)
-            if s is None:
-                s = memo.put(k, compute(pod, ni))
-            out.append(s)
-        return out
 
     def _score(self, pod: PodInfo, node_info: NodeInfo) -> int:
         alloc = node_info.allocatable

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ...api.helpers import tolerates_any
 from ..framework import (
     SKIP,
     ActionType,
@@ -17,7 +18,7 @@ from ..framework import (
     Status,
     unresolvable,
 )
-from ..framework.corev1 import NO_SCHEDULE, TAINT_NODE_UNSCHEDULABLE, tolerates_any
+from ..framework.corev1 import NO_SCHEDULE, TAINT_NODE_UNSCHEDULABLE
 from .names import NODE_UNSCHEDULABLE
 
 ERR_REASON_UNSCHEDULABLE = "node(s) were unschedulable"

@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from ...api.helpers import find_untolerated_taint
 from ...machinery import labels as labelsel
 from ..framework import (
     MAX_NODE_SCORE,
@@ -37,12 +38,7 @@ from ..framework import (
     unresolvable,
     unschedulable,
 )
-from ..framework.corev1 import (
-    LABEL_HOSTNAME,
-    LABEL_TOPOLOGY_ZONE,
-    RequiredNodeAffinity,
-    find_untolerated_taint,
-)
+from ..framework.corev1 import LABEL_HOSTNAME, LABEL_TOPOLOGY_ZONE, RequiredNodeAffinity
 from .names import POD_TOPOLOGY_SPREAD
 
 ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+from ...api.helpers import find_untolerated_taint, tolerates_any
 from ..framework import (
     MAX_NODE_SCORE,
     SKIP,
@@ -22,7 +23,7 @@ from ..framework import (
     default_normalize_score,
     unresolvable,
 )
-from ..framework.corev1 import PREFER_NO_SCHEDULE, find_untolerated_taint, taint_string, tolerates_any
+from ..framework.corev1 import PREFER_NO_SCHEDULE, taint_string
 from .names import TAINT_TOLERATION
 
 _PRE_SCORE_KEY = "PreScore" + TAINT_TOLERATION

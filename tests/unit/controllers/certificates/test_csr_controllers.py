@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from kubelite.apiserver import pki
+from kubelite.client import pki
 from kubelite.bootstrap import tokens
 from kubelite.controllers.certificates import csr as csrutil
 from kubelite.controllers.certificates.approver import node_alive

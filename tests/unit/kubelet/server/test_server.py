@@ -10,7 +10,7 @@ import time
 import aiohttp
 import pytest
 
-from kubelite.apiserver import pki
+from kubelite.client import pki
 from kubelite.kubelet.runtime import ContainerConfig, ContainerImage, ContainerStats, PodSandboxConfig
 from kubelite.kubelet.runtime.fake import FakeRuntime
 from kubelite.kubelet.server import (

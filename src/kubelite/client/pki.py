@@ -19,7 +19,7 @@ _TEN_YEARS = dt.timedelta(days=3650)
 _ONE_YEAR = dt.timedelta(days=365)
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -53,8 +53,8 @@ class CertKey:
         return _key_pem(self.key)
 
     def save(self, cert_path: Path, key_path: Path) -> None:
-        _write_private(key_path, self.key_pem)
-        _write_private(cert_path, self.cert_pem)
+        write_private(key_path, self.key_pem)
+        write_private(cert_path, self.cert_pem)
         os.chmod(cert_path, 0o644)
 
     @classmethod

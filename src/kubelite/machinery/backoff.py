@@ -6,7 +6,7 @@
 - `Backoff`: exponential, capped, jittered, reset after a quiet period (the reflector uses
   0.8 s doubling to 30 s with jitter 1.0, reset after 2 min of no backoff).
 
-Pure apart from the injected clock; a candidate for `kubelite.machinery`.
+Pure apart from the injected clock.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Helpers the Endpoints and EndpointSlice controllers share (Kubernetes' `controller/util/endpoint`
+"""What the Endpoints and EndpointSlice controllers share (Kubernetes' `controller/util/endpoint`
 and `endpointslice/util`): which pods back a Service, their address and named ports, and the
-time of the change an update reflects. Kept per package until `controllers/util` has them.
+time of the change an update reflects.
 """
 
 from __future__ import annotations
@@ -8,20 +8,28 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from kubelite.machinery.timeutil import parse_time
+from kubelite.machinery import labels
+from kubelite.machinery.timeutil import parse_time, rfc3339_nano
+
+from .pods import get_pod_ready_condition, is_pod_terminal, is_terminating
 
 LAST_CHANGE_TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time"
 HEADLESS_LABEL = "service.kubernetes.io/headless"
 
 
-def is_pod_ready(pod: dict) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+def service_selector(service: dict) -> labels.Selector:
+    """The Service's `spec.selector` (a plain map) as a selector."""
+    return labels.Selector([labels.Requirement(k, "=", (v,))
+                            for k, v in sorted(((service.get("spec") or {}).get("selector") or {}).items())])
 
 
-def is_terminating(pod: dict) -> bool:
-    return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
+def services_selecting(service_lister: Any, pod: dict) -> list[dict]:
+    """The Services in the pod's namespace whose selector matches it (`GetPodServiceMemberships`)."""
+    md = pod["metadata"]
+    return [svc for svc in service_lister.list(md.get("namespace"))
+            if (svc.get("spec") or {}).get("selector") and service_selector(svc).matches(md.get("labels"))]
 
 
 def is_headless(service: dict) -> bool:
@@ -30,7 +38,7 @@ def is_headless(service: dict) -> bool:
 
 def should_pod_be_in_endpoints(pod: dict, include_terminating: bool) -> bool:
     status = pod.get("status") or {}
-    if status.get("phase") in ("Succeeded", "Failed"):
+    if is_pod_terminal(pod):
         return False
     if not status.get("podIP") and not status.get("podIPs"):
         return False
@@ -104,10 +112,8 @@ class _ServiceState:
 
 
 def pod_trigger_time(pod: dict) -> datetime | None:
-    for c in (pod.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            return parse_time(c.get("lastTransitionTime"))
-    return None
+    c = get_pod_ready_condition(pod)
+    return parse_time(c.get("lastTransitionTime")) if c is not None else None
 
 
 class TriggerTimeTracker:
@@ -137,5 +143,4 @@ class TriggerTimeTracker:
 
 
 def format_trigger_time(t: datetime) -> str:
-    from kubelite.machinery.timeutil import rfc3339_nano
     return rfc3339_nano(int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000)
