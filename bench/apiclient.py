@@ -12,10 +12,10 @@ from kubelite.testing import ServerProcess
 
 
 class Client:
-    def __init__(self, server: ServerProcess, conns: int = 32):
+    def __init__(self, server: ServerProcess, conns: int = 32, cert: tuple[str, str] | None = None):
         tls = server.data_dir / "tls"
         ctx = ssl.create_default_context(cafile=str(tls / "ca.crt"))
-        ctx.load_cert_chain(str(tls / "admin.crt"), str(tls / "admin.key"))
+        ctx.load_cert_chain(*(cert or (str(tls / "admin.crt"), str(tls / "admin.key"))))
         self.base = server.url
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx, limit=conns))
 

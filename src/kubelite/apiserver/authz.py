@@ -77,38 +77,59 @@ def rule_allows(rule: dict, a: Attributes) -> bool:
     return _non_resource_matches(rule, a.path)
 
 
-def subject_matches(subject: dict, user: UserInfo, binding_namespace: str) -> bool:
-    kind = subject.get("kind")
-    name = subject.get("name", "")
-    if kind == "User":
-        return user.username == name
-    if kind == "Group":
-        return name in user.groups
-    if kind == "ServiceAccount":
-        ns = subject.get("namespace") or binding_namespace
-        return user.username == f"system:serviceaccount:{ns}:{name}"
-    return False
-
-
 ObjectsFn = Callable[[], Iterable[dict]]
 
 
-class RBACAuthorizer:
-    def __init__(self, *, roles: ObjectsFn, cluster_roles: ObjectsFn, role_bindings: ObjectsFn,
-                 cluster_role_bindings: ObjectsFn):
-        self._roles = roles
-        self._cluster_roles = cluster_roles
-        self._role_bindings = role_bindings
-        self._cluster_role_bindings = cluster_role_bindings
+def _subject_key(subject: dict, binding_namespace: str) -> tuple | None:
+    kind = subject.get("kind")
+    name = subject.get("name", "")
+    if kind in ("User", "Group"):
+        return (kind, name)
+    if kind == "ServiceAccount":
+        return ("ServiceAccount", subject.get("namespace") or binding_namespace, name)
+    return None
 
-    def _cluster_role_rules(self, name: str) -> list[dict]:
-        roles = {r["metadata"]["name"]: r for r in self._cluster_roles()}
-        return self._expand(roles, name, set())
 
-    def _expand(self, roles: dict, name: str, seen: set[str]) -> list[dict]:
+def _user_keys(user: UserInfo) -> list[tuple]:
+    keys: list[tuple] = [("User", user.username)] + [("Group", g) for g in user.groups]
+    parts = user.username.split(":")
+    if len(parts) == 4 and parts[0] == "system" and parts[1] == "serviceaccount":
+        keys.append(("ServiceAccount", parts[2], parts[3]))
+    return keys
+
+
+class _Index:
+    """Bindings by subject and roles by name, rebuilt when any RBAC object changes, so a decision
+    costs O(the user's groups) and not O(every binding in the cluster)."""
+
+    def __init__(self, roles, cluster_roles, role_bindings, cluster_role_bindings):
+        self.cluster_roles = {r["metadata"]["name"]: r for r in cluster_roles}
+        self.roles = {(r["metadata"].get("namespace", ""), r["metadata"]["name"]): r for r in roles}
+        self.crb: dict[tuple, list[dict]] = {}
+        for b in cluster_role_bindings:
+            for s in b.get("subjects") or []:
+                k = _subject_key(s, "")
+                if k is not None:
+                    self.crb.setdefault(k, []).append(b)
+        self.rb: dict[str, dict[tuple, list[dict]]] = {}
+        for b in role_bindings:
+            ns = b["metadata"].get("namespace", "")
+            for s in b.get("subjects") or []:
+                k = _subject_key(s, ns)
+                if k is not None:
+                    self.rb.setdefault(ns, {}).setdefault(k, []).append(b)
+        self._expanded: dict[str, list[dict]] = {}
+
+    def cluster_role_rules(self, name: str) -> list[dict]:
+        rules = self._expanded.get(name)
+        if rules is None:
+            rules = self._expanded[name] = self._expand(name, set())
+        return rules
+
+    def _expand(self, name: str, seen: set[str]) -> list[dict]:
         """A ClusterRole's rules, aggregated ones included transitively (the aggregation
         controller stores the same union; expanding here keeps decisions right before it runs)."""
-        role = roles.get(name)
+        role = self.cluster_roles.get(name)
         if role is None or name in seen:
             return []
         seen.add(name)
@@ -120,56 +141,88 @@ class RBACAuthorizer:
                     s = labels.selector_from_label_selector(sel)
                 except labels.SelectorError:
                     continue
-                for other_name, other in roles.items():
+                for other_name, other in self.cluster_roles.items():
                     if other_name != name and s.matches(other["metadata"].get("labels")):
-                        rules.extend(self._expand(roles, other_name, seen))
+                        rules.extend(self._expand(other_name, seen))
         return rules
 
-    def _role_rules(self, namespace: str, name: str) -> list[dict]:
-        for r in self._roles():
-            md = r["metadata"]
-            if md.get("namespace") == namespace and md.get("name") == name:
-                return list(r.get("rules") or [])
-        return []
+    def role_rules(self, namespace: str, name: str) -> list[dict]:
+        r = self.roles.get((namespace, name))
+        return list(r.get("rules") or []) if r is not None else []
+
+    def cluster_bindings_for(self, user: UserInfo) -> list[dict]:
+        out: dict[int, dict] = {}
+        for k in _user_keys(user):
+            for b in self.crb.get(k, ()):
+                out[id(b)] = b
+        return list(out.values())
+
+    def bindings_for(self, user: UserInfo, namespace: str) -> list[dict]:
+        by_subject = self.rb.get(namespace)
+        if not by_subject:
+            return []
+        out: dict[int, dict] = {}
+        for k in _user_keys(user):
+            for b in by_subject.get(k, ()):
+                out[id(b)] = b
+        return list(out.values())
+
+    def binding_rules(self, b: dict, namespace: str) -> list[dict]:
+        ref = b.get("roleRef") or {}
+        if ref.get("kind") == "ClusterRole":
+            return self.cluster_role_rules(ref.get("name", ""))
+        return self.role_rules(namespace, ref.get("name", ""))
+
+
+class RBACAuthorizer:
+    def __init__(self, *, roles: ObjectsFn, cluster_roles: ObjectsFn, role_bindings: ObjectsFn,
+                 cluster_role_bindings: ObjectsFn, version: Callable[[], object] | None = None):
+        """`version()` changes whenever any RBAC object does (e.g. the watch caches' revisions);
+        without it the index is rebuilt for every decision."""
+        self._roles = roles
+        self._cluster_roles = cluster_roles
+        self._role_bindings = role_bindings
+        self._cluster_role_bindings = cluster_role_bindings
+        self._version = version
+        self._index: _Index | None = None
+        self._index_version: object = object()
+
+    def index(self) -> _Index:
+        v = self._version() if self._version is not None else None
+        if self._index is None or v is None or v != self._index_version:
+            self._index = _Index(self._roles(), self._cluster_roles(), self._role_bindings(),
+                                 self._cluster_role_bindings())
+            self._index_version = v
+        return self._index
+
+    def _cluster_role_rules(self, name: str) -> list[dict]:
+        return self.index().cluster_role_rules(name)
 
     def rules_for(self, user: UserInfo, namespace: str) -> list[dict]:
         """Every rule that applies to `user` in `namespace` (cluster-wide rules included)."""
+        idx = self.index()
         rules: list[dict] = []
-        for b in self._cluster_role_bindings():
-            if any(subject_matches(s, user, "") for s in b.get("subjects") or []):
-                rules.extend(self._cluster_role_rules(b.get("roleRef", {}).get("name", "")))
+        for b in idx.cluster_bindings_for(user):
+            rules.extend(idx.cluster_role_rules(b.get("roleRef", {}).get("name", "")))
         if namespace:
-            for b in self._role_bindings():
-                if b["metadata"].get("namespace") != namespace:
-                    continue
-                if any(subject_matches(s, user, namespace) for s in b.get("subjects") or []):
-                    ref = b.get("roleRef") or {}
-                    if ref.get("kind") == "ClusterRole":
-                        rules.extend(self._cluster_role_rules(ref.get("name", "")))
-                    else:
-                        rules.extend(self._role_rules(namespace, ref.get("name", "")))
+            for b in idx.bindings_for(user, namespace):
+                rules.extend(idx.binding_rules(b, namespace))
         return rules
 
     def authorize(self, a: Attributes) -> tuple[str, str]:
         if "system:masters" in a.user.groups:
             return ALLOW, ""
-        for b in self._cluster_role_bindings():
-            if any(subject_matches(s, a.user, "") for s in b.get("subjects") or []):
-                name = b.get("roleRef", {}).get("name", "")
-                for rule in self._cluster_role_rules(name):
-                    if rule_allows(rule, a):
-                        return ALLOW, f'RBAC: allowed by ClusterRoleBinding "{b["metadata"]["name"]}" of ' \
-                                      f'ClusterRole "{name}" to User "{a.user.username}"'
+        idx = self.index()
+        for b in idx.cluster_bindings_for(a.user):
+            name = b.get("roleRef", {}).get("name", "")
+            for rule in idx.cluster_role_rules(name):
+                if rule_allows(rule, a):
+                    return ALLOW, f'RBAC: allowed by ClusterRoleBinding "{b["metadata"]["name"]}" of ' \
+                                  f'ClusterRole "{name}" to User "{a.user.username}"'
         if a.namespace and a.is_resource_request:
-            for b in self._role_bindings():
-                if b["metadata"].get("namespace") != a.namespace:
-                    continue
-                if not any(subject_matches(s, a.user, a.namespace) for s in b.get("subjects") or []):
-                    continue
+            for b in idx.bindings_for(a.user, a.namespace):
                 ref = b.get("roleRef") or {}
-                rules = (self._cluster_role_rules(ref.get("name", "")) if ref.get("kind") == "ClusterRole"
-                         else self._role_rules(a.namespace, ref.get("name", "")))
-                for rule in rules:
+                for rule in idx.binding_rules(b, a.namespace):
                     if rule_allows(rule, a):
                         return ALLOW, f'RBAC: allowed by RoleBinding "{b["metadata"]["name"]}/{a.namespace}" ' \
                                       f'of {ref.get("kind")} "{ref.get("name")}" to User "{a.user.username}"'

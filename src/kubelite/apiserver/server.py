@@ -84,11 +84,13 @@ class APIServer:
             self.stores[(r.group, r.version, r.plural)] = Store(
                 r, strategy, backend, admission=self.admission, managed_fields=self.patcher.managed_fields_for(r),
                 status_strategy=status, transformer=encrypt)
+        self._rbac_cachers: tuple | None = None
         self.rbac = RBACAuthorizer(
             roles=lambda: self._cached_objects("roles", "rbac.authorization.k8s.io"),
             cluster_roles=lambda: self._cached_objects("clusterroles", "rbac.authorization.k8s.io"),
             role_bindings=lambda: self._cached_objects("rolebindings", "rbac.authorization.k8s.io"),
-            cluster_role_bindings=lambda: self._cached_objects("clusterrolebindings", "rbac.authorization.k8s.io"))
+            cluster_role_bindings=lambda: self._cached_objects("clusterrolebindings", "rbac.authorization.k8s.io"),
+            version=self._rbac_version)
         self.authorizer = Authorizers(NodeAuthorizer(lambda: self._cached_objects("pods"),
                                                      bootstrappolicy.NODE_RULES), self.rbac)
         self.admission.plugins += [
@@ -129,6 +131,15 @@ class APIServer:
         s = self.store(plural)
         obj = s.cacher.get(s.key(namespace, name))
         return obj if obj is not None else await s.get_or_none(namespace, name)
+
+    def _rbac_version(self) -> tuple[int, int, int, int]:
+        """Changes whenever a Role, ClusterRole or binding does (the watch caches' revisions)."""
+        c = self._rbac_cachers
+        if c is None:
+            g = "rbac.authorization.k8s.io"
+            c = self._rbac_cachers = tuple(self.store(p, g).cacher for p in (
+                "roles", "clusterroles", "rolebindings", "clusterrolebindings"))
+        return (c[0].rv, c[1].rv, c[2].rv, c[3].rv)
 
     def _role_rules(self, kind: str, namespace: str, name: str) -> list[dict] | None:
         if kind == "ClusterRole":
