@@ -132,3 +132,26 @@ def test_self_healing_replaces_deleted_pod(node_server):
     k("delete", "pod", victim, "--wait=false")
     wait_until(lambda: len({p["metadata"]["name"] for p in ready_pods(node_server, "app=web")} - {victim}) == 2,
                timeout=60, message="a replacement pod")
+
+
+def test_drain_respects_disruption_budget_then_uncordon(node_server):
+    k = node_server.kubectl
+    node = k("get", "nodes", "-o", "jsonpath={.items[0].metadata.name}").stdout
+    k("scale", "deployment", "web", "--replicas=2")
+    wait_until(lambda: len(ready_pods(node_server, "app=web")) == 2, timeout=60)
+    k("create", "poddisruptionbudget", "web-pdb", "--selector=app=web", "--min-available=2")
+    wait_until(lambda: k("get", "pdb", "web-pdb", "-o", "jsonpath={.status.currentHealthy}").stdout == "2",
+               timeout=30, message="PDB status")
+    r = k("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--force", "--pod-selector=app=web",
+          "--timeout=8s", check=False, timeout=60)
+    assert r.returncode != 0
+    assert "Cannot evict pod as it would violate the pod's disruption budget" in r.stdout + r.stderr
+    assert "SchedulingDisabled" in k("get", "node", node).stdout
+    assert len(ready_pods(node_server, "app=web")) == 2  # nothing was evicted
+    k("delete", "pdb", "web-pdb")
+    r = k("drain", node, "--ignore-daemonsets", "--force", "--pod-selector=app=web", "--timeout=60s",
+          timeout=90)
+    assert "evicted" in r.stdout and "drained" in r.stdout
+    k("uncordon", node)
+    assert "SchedulingDisabled" not in k("get", "node", node).stdout
+    wait_until(lambda: len(ready_pods(node_server, "app=web")) == 2, timeout=90, message="pods back after uncordon")
