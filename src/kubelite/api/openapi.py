@@ -13,7 +13,8 @@
 kubectl reads these for two things. Validation (`--validate=strict`, the default for `apply`,
 `create -f`, `replace -f`): it finds the PATCH operation whose `x-kubernetes-group-version-kind`
 matches the object and checks that it declares the `fieldValidation` query parameter; if so the
-server validates and kubectl does not need `/openapi/v2`. And `kubectl explain`, which finds the
+server validates. (A `kind: List` is checked item by item against `/openapi/v2`, which
+`openapi_v2` builds from these documents.) And `kubectl explain`, which finds the
 component schema whose `x-kubernetes-group-version-kind` lists the kind and walks its properties.
 
 Strategic merge patch is deliberately *not* listed among the PATCH request content types. When it
@@ -22,7 +23,9 @@ is, `kubectl apply` computes its patch from these schemas' `x-kubernetes-patch-m
 compiled-in types carry the exact patch metadata of Kubernetes v1.32, so leaving it out gives the
 same patches a real cluster gets and cannot be made worse by a gap in our schema; for kinds kubectl
 does not know it uses a JSON merge patch, as it does for custom resources on a real cluster. The
-server accepts strategic merge patches either way. Set `ADVERTISE_STRATEGIC_MERGE_PATCH` to change
+server accepts strategic merge patches either way. (`kubectl apply` of an existing object reads
+`/openapi/v2` too; its patches were checked byte-identical to the compiled-in ones for the common
+kinds.) Set `ADVERTISE_STRATEGIC_MERGE_PATCH` to change
 this once the schema's patch metadata is verified complete against Kubernetes'.
 """
 

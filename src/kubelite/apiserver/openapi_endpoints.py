@@ -1,8 +1,10 @@
-"""`/openapi/v3` (index and per-group-version documents, hashed and cacheable); `/openapi/v2` is
-not served (kubectl tolerates its absence once v3 answers)."""
+"""`/openapi/v3` (index and per-group-version documents, hashed and cacheable) and `/openapi/v2`
+(one Swagger 2.0 document, as gnostic protobuf, which is what kubectl asks for, or as JSON; each
+with its own ETag, answering If-None-Match with 304)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import TYPE_CHECKING
 
@@ -10,6 +12,8 @@ import orjson
 from aiohttp import web
 
 from kubelite.machinery import errors
+
+from .negotiation import parse_accept
 
 if TYPE_CHECKING:
     from .server import APIServer
@@ -39,6 +43,57 @@ def _document(gv_path: str) -> tuple[bytes, str] | None:
     return body, h
 
 
+_v2: dict[str, tuple[bytes, str]] = {}
+
+
+def _v2_documents() -> dict[str, tuple[bytes, str]]:
+    """{"json" | "protobuf": (body, etag)}, built once."""
+    if not _v2:
+        from kubelite.api import openapi_v2
+
+        doc = openapi_v2.document()
+        for name, body in (("json", orjson.dumps(doc)), ("protobuf", openapi_v2.encode(doc))):
+            _v2[name] = (body, hashlib.sha512(body).hexdigest()[:128].upper())
+    return _v2
+
+
+def _v2_representation(accept: str | None) -> tuple[str, str] | None:
+    """(document, Content-Type) for an Accept header, as Kubernetes negotiates `/openapi/v2`: the
+    first acceptable range in order of preference; JSON for wildcards; None if nothing fits."""
+    from kubelite.api.openapi_v2 import PROTOBUF_MEDIA_TYPES
+
+    ranges = parse_accept(accept or "*/*")
+
+    def quality(r) -> float:
+        try:
+            return float(r.params.get("q", "1"))
+        except ValueError:
+            return 0.0
+
+    for r in sorted(ranges, key=quality, reverse=True):
+        if quality(r) <= 0:
+            continue
+        if r.type in ("application/json", "application/*", "*/*"):
+            return "json", "application/json"
+        if r.type in PROTOBUF_MEDIA_TYPES:
+            return "protobuf", PROTOBUF_MEDIA_TYPES[1]
+    return None
+
+
+async def _serve_v2(request: web.Request) -> web.StreamResponse:
+    chosen = _v2_representation(request.headers.get("Accept"))
+    if chosen is None:
+        return web.Response(status=406, headers={"Vary": "Accept"})
+    name, content_type = chosen
+    docs = _v2 or await asyncio.to_thread(_v2_documents)
+    body, etag = docs[name]
+    headers = {"Content-Type": content_type, "ETag": f'"{etag}"', "Vary": "Accept",
+               "Cache-Control": "no-cache, private"}
+    if request.headers.get("If-None-Match") == f'"{etag}"':
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, headers=headers)
+
+
 def _hash(gv_path: str) -> str:
     d = _document(gv_path)
     return d[1] if d else ""
@@ -47,6 +102,8 @@ def _hash(gv_path: str) -> str:
 async def serve(server: "APIServer", request: web.Request, parts: list[str]) -> web.StreamResponse:
     from kubelite.api import openapi
 
+    if parts[1:] == ["v2"]:
+        return await _serve_v2(request)
     if len(parts) >= 2 and parts[1] == "v3":
         if len(parts) == 2:
             return web.Response(body=orjson.dumps(openapi.index(_hash)), content_type="application/json")
