@@ -89,6 +89,20 @@ def test_conflicts(server, ns, base):
     assert "the object has been modified" in json.loads(raw)["message"]
 
 
+def test_create_with_resource_version(server, ns, base):
+    """Storage refuses a create that carries a resourceVersion (500, reason unknown), as
+    Kubernetes' does; a dry run does not reach storage and passes."""
+    obj = cm("rv", ns)
+    obj["metadata"]["resourceVersion"] = "42"
+    st, body = post(server, base, json.dumps(obj))
+    assert body["kind"] == "Status" and body["code"] == 500 and "reason" not in body, body
+    assert body["message"] == "resourceVersion should not be set on objects to be created"
+    st, _ = post(server, base + "?dryRun=All", json.dumps(obj))
+    assert st == 201
+    status, _, _ = server.request("GET", f"{base}/rv")
+    assert status == 404
+
+
 def test_missing_and_terminating_namespace(server, kubectl):
     st, body = post(server, "/api/v1/namespaces/does-not-exist/configmaps", json.dumps(cm("x", "does-not-exist")))
     assert_status(body, 404, "NotFound")

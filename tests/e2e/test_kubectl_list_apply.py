@@ -160,8 +160,6 @@ def test_exported_objects_of_many_kinds_pass_client_side_validation(kubectl, ns)
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="kubelite stores a new HPA with `status: {}`; Kubernetes writes the "
-                                       "required currentReplicas/desiredReplicas as 0")
 def test_exported_hpa_passes_client_side_validation(kubectl, ns):
     kubectl("create", "deployment", "web", "--image=nginx", "-n", ns)
     kubectl("autoscale", "deployment", "web", "--min=1", "--max=3", "--cpu-percent=80", "-n", ns)

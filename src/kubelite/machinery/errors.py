@@ -163,6 +163,8 @@ class StatusError(Exception):
             "reason": str(self.reason),
             "code": self.code,
         }
+        if not s["reason"]:
+            del s["reason"]  # omitted when unknown, as metav1.Status serialises it
         if self.details is not None:
             s["details"] = self.details
         return s

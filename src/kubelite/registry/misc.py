@@ -1,4 +1,4 @@
-"""Strategies for the remaining groups (events.k8s.io, ...)."""
+"""Strategies for the remaining groups (events.k8s.io, autoscaling, ...)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,18 @@ class EventsV1Strategy(Strategy):
         return f
 
 
+class HorizontalPodAutoscalerStrategy(Strategy):
+    """A new HPA's status carries its two replica counts at zero, as Kubernetes serialises an
+    empty status (both are required fields of the published schema)."""
+
+    def __init__(self, resource: Resource, env):
+        super().__init__(resource)
+
+    def initial_status(self, obj: dict) -> dict | None:
+        return {"currentReplicas": 0, "desiredReplicas": 0}
+
+
 STRATEGIES = {
     ("events.k8s.io", "Event"): EventsV1Strategy,
+    ("autoscaling", "HorizontalPodAutoscaler"): HorizontalPodAutoscalerStrategy,
 }

@@ -870,3 +870,13 @@ def test_cron_schedule_sets():
     s = cron.parse("0 */6 1,15 * mon-fri")
     assert s.minutes == {0} and s.hours == {0, 6, 12, 18} and s.days_of_month == {1, 15}
     assert s.days_of_week == {1, 2, 3, 4, 5} and s.months == set(range(1, 13))
+
+
+def test_statefulset_mounts_may_name_volume_claim_templates():
+    """The standard StatefulSet example: a mount names a claim template, not a volume."""
+    mount = {"spec.template.spec.containers.0.volumeMounts": [{"name": "www", "mountPath": "/data"}]}
+    assert create_messages("statefulset", mount) == [
+        'spec.template.spec.containers[0].volumeMounts[0].name: Not found: "www"']
+    claims = {"spec.volumeClaimTemplates": [{"metadata": {"name": "www"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}
+    assert create_messages("statefulset", {**mount, **claims}) == []

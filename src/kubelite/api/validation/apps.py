@@ -246,7 +246,7 @@ def validate_stateful_set(sts: dict) -> list[FieldError]:
     else:
         if sel is None or not selector_is_empty(sel):
             errs += template_labels_mismatch(sel, tpl, "spec.template.metadata.labels")
-        errs += pod_template_spec(tpl, "spec.template")
+        errs += pod_template_spec(_with_claim_volumes(tpl, spec), "spec.template")
     tspec = obj_of(tpl.get("spec"))
     rp = text(tspec.get("restartPolicy"))
     if rp != "Always":
@@ -256,6 +256,23 @@ def validate_stateful_set(sts: dict) -> list[FieldError]:
                               "activeDeadlineSeconds in StatefulSet is not Supported"))
     errs += _revision_history(spec, "spec")
     return errs
+
+
+def _with_claim_volumes(tpl: dict, spec: dict) -> dict:
+    """The template as its pods will be: each volumeClaimTemplate not shadowed by a volume of the
+    same name becomes a persistentVolumeClaim volume, so mounts may name claim templates."""
+    claims = [obj_of(c) for c in spec.get("volumeClaimTemplates") or [] if isinstance(c, dict)]
+    tspec = tpl.get("spec")
+    if not claims or not isinstance(tspec, dict):
+        return tpl
+    volumes = [v for v in tspec.get("volumes") or [] if isinstance(v, dict)]
+    have = {v.get("name") for v in volumes}
+    extra = [{"name": n, "persistentVolumeClaim": {"claimName": n}}
+             for n in (obj_of(c.get("metadata")).get("name") for c in claims)
+             if isinstance(n, str) and n and n not in have]
+    if not extra:
+        return tpl
+    return {**tpl, "spec": {**tspec, "volumes": list(tspec.get("volumes") or []) + extra}}
 
 
 STS_MUTABLE = ("replicas", "ordinals", "template", "updateStrategy", "revisionHistoryLimit",

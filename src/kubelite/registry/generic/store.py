@@ -289,7 +289,9 @@ class Store:
             await self.admission.admit(AdmissionAttributes("CREATE", r, "", md.get("namespace", ""), name, obj,
                                                            None, opts.user, opts.dry_run,
                                                            {"warnings": opts.warnings}))
-        # BeforeCreate
+        # BeforeCreate (a resourceVersion is refused by storage below, after validation, as
+        # Kubernetes' storage does)
+        sent_rv = md.get("resourceVersion")
         for k in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             md.pop(k, None)
         md["uid"] = str(uuid.uuid4())
@@ -310,6 +312,9 @@ class Store:
             if await self.get_or_none(md.get("namespace", ""), name) is not None:
                 raise errors.new_already_exists(r.group, r.plural, name)
             return obj
+        if sent_rv:
+            raise errors.StatusError(500, errors.StatusReason.UNKNOWN,
+                                     "resourceVersion should not be set on objects to be created")
         try:
             rev = await self.backend.create(self.key(md.get("namespace", ""), name), self.encode(obj))
         except KeyExists:
