@@ -27,7 +27,8 @@ from pathlib import Path
 import yaml
 from aiohttp import web
 
-from kubelite.apiserver import node_proxy, pki
+from kubelite.apiserver import node_proxy
+from kubelite.client import pki
 from kubelite.apiserver.server import APIServer, ServerOptions
 from kubelite.kubelet.runtime import ContainerConfig, ContainerImage, ContainerState, ContainerStats, PodSandboxConfig
 from kubelite.kubelet.runtime.fake import FakeRuntime
