@@ -51,7 +51,7 @@ async def cluster_dns(cp: ControlPlane) -> None:
         if not logged:
             log.info("cluster DNS waits for %s (the kubelite0 bridge) to exist", addr)
             logged = True
-        await asyncio.sleep(2)
+        await asyncio.sleep(0.1)   # a bind test is cheap; pods may start the moment the bridge exists
     client = cp.client_for("system:kube-dns")
     delay = 2.0
     try:

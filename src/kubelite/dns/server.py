@@ -115,10 +115,10 @@ class DNSServer:
                 informers = watch_records(factory, self.records, pods=self.options.pods == "verified")
                 if self._factory is None:
                     tg.create_task(factory.run())
+            for inf in informers:   # listen only once the caches are filled: no early NXDOMAIN to cache
+                await inf.wait_for_cache_sync()
             udp, tcp = await self._bind()
             try:
-                for inf in informers:
-                    await inf.wait_for_cache_sync()
                 self._ready.set()
                 await asyncio.get_running_loop().create_future()   # until cancelled
             finally:

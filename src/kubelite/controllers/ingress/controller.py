@@ -24,6 +24,7 @@ Options (`ControllerContext.options`): `ingress_class`, `ingress_default_class`,
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import logging
 from typing import Any
@@ -185,12 +186,18 @@ class IngressController(Controller):
             await super().run()
 
     async def _run_load_balancer(self) -> None:
-        delay = 1.0
+        delay, waiting = 1.0, False
         while True:
             try:
                 await self.lb.run()
                 return
             except OSError as e:
+                if e.errno == errno.EADDRNOTAVAIL:   # the bridge is not up yet: look again soon, say so once
+                    if not waiting:
+                        log.info("ingress load balancer waits for %s to exist", self.bind_address)
+                        waiting = True
+                    await self.clock.sleep(0.2)
+                    continue
                 log.warning("ingress load balancer cannot listen on %s (ports %d/%d): %s; retrying in %.0fs",
                             self.bind_address, self.http_port, self.https_port, e, delay)
             await self.clock.sleep(delay)
