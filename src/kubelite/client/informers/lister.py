@@ -44,8 +44,12 @@ class Lister:
         return [o for o in objs if sel.matches((o.get("metadata") or {}).get("labels"))]
 
     def get(self, name: str, namespace: str | None = None) -> dict:
-        key = f"{namespace}/{name}" if self.resource.namespaced and namespace else name
-        obj = self.indexer.get_by_key(key)
+        obj = self.find(name, namespace)
         if obj is None:
             raise new_not_found(self.resource.group, self.resource.singular or self.resource.plural, name)
         return obj
+
+    def find(self, name: str, namespace: str | None = None) -> dict | None:
+        """`get`, with None for an object the cache does not hold."""
+        key = f"{namespace}/{name}" if self.resource.namespaced and namespace else name
+        return self.indexer.get_by_key(key)

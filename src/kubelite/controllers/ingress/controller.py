@@ -144,19 +144,13 @@ class IngressController(Controller):
     # ----- lookups (the cache) -------------------------------------------------------------
 
     def _service(self, ns: str, name: str) -> dict | None:
-        try:
-            return self.services.lister().get(name, namespace=ns)
-        except errors.StatusError:
-            return None
+        return self.services.lister().find(name, ns)
 
     def _endpoint_slices(self, ns: str, name: str) -> list[dict]:
         return self.slices.indexer.by_index("service", f"{ns}/{name}")
 
     def _secret(self, ns: str, name: str) -> dict | None:
-        try:
-            return self.secrets.lister().get(name, namespace=ns)
-        except errors.StatusError:
-            return None
+        return self.secrets.lister().find(name, ns)
 
     def owns(self, ing: dict) -> bool:
         """Ingresses of our class (by name or the legacy annotation), or without a class when
