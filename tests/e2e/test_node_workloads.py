@@ -40,6 +40,8 @@ def node_server(tmp_path_factory):
         s.stop()
         subprocess.run([sys.executable, "-m", "kubelite.cli.main", "reset", "--data-dir", str(data),
                         "--node-name", name], capture_output=True, timeout=120)
+        from kubelite.kubelet.volumes.mount import mount_points_under
+        assert not mount_points_under(data), "kubelite reset left mounts behind"
 
 
 def ready_pods(server, selector):

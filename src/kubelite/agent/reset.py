@@ -1,5 +1,5 @@
 """`kubelite reset`: remove everything a node agent made on this machine — containers and their
-monitors, pod network namespaces and IP allocations, mounts, cgroups (parents too), the Service
+monitors, pod network namespaces and IP allocations, mounts (pod volumes included), cgroups (parents too), the Service
 proxy's and the egress guard's nftables tables, the node's bridges and its runtime state.
 
 Pods are stopped without grace (this is a teardown, not a drain). The data dir (volumes, logs,
@@ -16,6 +16,7 @@ from kubelite.kubelet.network.cni.config import node_conflist
 from kubelite.kubelet.network.cni.plugin import CNINetworkPlugin, CNIOptions
 from kubelite.kubelet.runtime.runc import RuncOptions, RuncRuntime
 from kubelite.kubelet.runtime.runc.cgroups import Cgroups
+from kubelite.kubelet.volumes.mount import mount_points_under, unmount
 
 from . import hostnet
 from .config import AgentConfig
@@ -60,6 +61,12 @@ async def reset(cfg: AgentConfig, *, remove_data: bool = False) -> list[str]:
                 done.append(f"pod sandbox {s.id[:12]}")
             except Exception as e:  # noqa: BLE001
                 log.warning("sandbox %s: %s", s.id[:12], e)
+    for point in mount_points_under(cfg.data_dir):   # pod volumes (tmpfs) a stopped kubelet left mounted
+        try:
+            unmount(point)
+            done.append(f"mount {point}")
+        except OSError as e:
+            log.warning("%s", e)
     for table in PROXY_TABLES:
         if await _run(*_in_netns(cfg.node_netns, ["nft", "delete", "table", *table.split()])) == 0:
             done.append(f"nftables table {table}")
