@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from kubelite.testing import ServerProcess, wait_until
+from kubelite.testing import CONTROL_PLANE_ONLY, ServerProcess, wait_until
 
 
 def wait_for_default_service_account(server, namespace):
@@ -18,7 +18,7 @@ def wait_for_default_service_account(server, namespace):
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("kubelite") / "data"
-    s = ServerProcess(data, args=["--no-agent"])
+    s = ServerProcess(data, args=CONTROL_PLANE_ONLY)
     s.start()
     yield s
     s.stop()

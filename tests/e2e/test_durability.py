@@ -4,11 +4,11 @@ import json
 import threading
 import time
 
-from kubelite.testing import ServerProcess
+from kubelite.testing import CONTROL_PLANE_ONLY, ServerProcess
 
 
 def test_acknowledged_writes_survive_sigkill(tmp_path):
-    s = ServerProcess(tmp_path / "data", args=["--no-agent"]).start()
+    s = ServerProcess(tmp_path / "data", args=CONTROL_PLANE_ONLY).start()
     acked: dict[str, int] = {}
     lock = threading.Lock()
     stop = threading.Event()
@@ -38,7 +38,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path):
     for t in threads:
         t.join(10)
     assert len(acked) >= 300, f"only {len(acked)} writes acknowledged before the kill"
-    s2 = ServerProcess(tmp_path / "data", port=s.port, args=["--no-agent"]).start()
+    s2 = ServerProcess(tmp_path / "data", port=s.port, args=CONTROL_PLANE_ONLY).start()
     try:
         out = json.loads(s2.kubectl("get", "configmaps", "-n", "default", "-o", "json").stdout)
         present = {i["metadata"]["name"]: int(i["metadata"]["resourceVersion"]) for i in out["items"]}

@@ -16,7 +16,7 @@ import pytest
 
 from kubelite.cluster.etcd import EtcdCluster
 from kubelite.controlplane.ha import share_material
-from kubelite.testing import ServerProcess, free_port, wait_until
+from kubelite.testing import CONTROL_PLANE_ONLY, ServerProcess, free_port, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("etcd") is None,
                                                    reason="etcd-server is not installed")]
@@ -32,13 +32,13 @@ def etcd(tmp_path):
 
 @pytest.fixture
 def servers(tmp_path, etcd):
-    a = ServerProcess(tmp_path / "a", args=["--no-agent", "--datastore", etcd.url])
+    a = ServerProcess(tmp_path / "a", args=[*CONTROL_PLANE_ONLY, "--datastore", etcd.url])
     started = []
     try:
         a.start(timeout=60)
         started.append(a)
         share_material(a.data_dir, tmp_path / "b")
-        b = ServerProcess(tmp_path / "b", args=["--no-agent", "--datastore", etcd.url])
+        b = ServerProcess(tmp_path / "b", args=[*CONTROL_PLANE_ONLY, "--datastore", etcd.url])
         b.start(timeout=60)
         started.append(b)
         yield a, b
@@ -166,7 +166,7 @@ def test_no_acknowledged_write_is_lost_when_etcd_and_a_server_die(servers, etcd)
 
 def test_unreachable_datastore_at_start_is_reported_and_waited_for(tmp_path):
     port = free_port()
-    s = ServerProcess(tmp_path / "s", args=["--no-agent", "--datastore", f"etcd://127.0.0.1:{port}"])
+    s = ServerProcess(tmp_path / "s", args=[*CONTROL_PLANE_ONLY, "--datastore", f"etcd://127.0.0.1:{port}"])
     with pytest.raises(TimeoutError):
         s.start(timeout=8)       # it neither exits nor pretends to be ready
     try:

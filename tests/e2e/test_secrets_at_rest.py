@@ -6,7 +6,7 @@ import sqlite3
 import subprocess
 import sys
 
-from kubelite.testing import ServerProcess
+from kubelite.testing import CONTROL_PLANE_ONLY, ServerProcess
 
 
 def raw_rows(db):
@@ -18,7 +18,7 @@ def raw_rows(db):
 
 
 def test_secret_is_not_plaintext_and_survives_rotation(tmp_path):
-    s = ServerProcess(tmp_path / "data", args=["--no-agent"]).start()
+    s = ServerProcess(tmp_path / "data", args=CONTROL_PLANE_ONLY).start()
     try:
         s.kubectl("create", "secret", "generic", "topsecret", "--from-literal=password=hunter2-very-secret")
         db = tmp_path / "data" / "state.db"
@@ -32,7 +32,7 @@ def test_secret_is_not_plaintext_and_survives_rotation(tmp_path):
     r = subprocess.run([sys.executable, "-m", "kubelite.cli.main", "encryption", "rotate", "--data-dir",
                         str(tmp_path / "data")], capture_output=True, text=True)
     assert r.returncode == 0 and "key2" in r.stdout
-    s2 = ServerProcess(tmp_path / "data", port=s.port, args=["--no-agent"]).start()
+    s2 = ServerProcess(tmp_path / "data", port=s.port, args=CONTROL_PLANE_ONLY).start()
     try:
         from kubelite.testing import wait_until
         wait_until(lambda: all(row.startswith(b"k8s:enc:aesgcm:v1:key2:") for row in raw_rows(db)), timeout=20)
@@ -42,7 +42,7 @@ def test_secret_is_not_plaintext_and_survives_rotation(tmp_path):
         s2.stop()
     subprocess.run([sys.executable, "-m", "kubelite.cli.main", "encryption", "prune", "--data-dir",
                     str(tmp_path / "data")], check=True, capture_output=True)
-    s3 = ServerProcess(tmp_path / "data", port=s.port, args=["--no-agent"]).start()
+    s3 = ServerProcess(tmp_path / "data", port=s.port, args=CONTROL_PLANE_ONLY).start()
     try:
         got = json.loads(s3.kubectl("get", "secret", "topsecret", "-o", "json").stdout)
         assert base64.b64decode(got["data"]["password"]) == b"hunter2-very-secret"

@@ -2,7 +2,7 @@
 drive the real kubectl against it, and wait for conditions without bare sleeps.
 """
 
-from .process import ServerProcess, free_port, kubectl_env
+from .process import CONTROL_PLANE_ONLY, ServerProcess, free_port, kubectl_env
 from .wait import async_wait_until, wait_until
 
-__all__ = ["ServerProcess", "free_port", "kubectl_env", "wait_until", "async_wait_until"]
+__all__ = ["CONTROL_PLANE_ONLY", "ServerProcess", "free_port", "kubectl_env", "wait_until", "async_wait_until"]

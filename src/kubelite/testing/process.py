@@ -15,6 +15,11 @@ from pathlib import Path
 
 from .wait import wait_until
 
+# A server with no node on this host: it leaves the host bridge's DNS and HTTP(S) ports
+# (198.18.0.1:53/80/443) to the server whose agent made the bridge, as a test may run one of those
+# at the same time.
+CONTROL_PLANE_ONLY = ["--no-agent", "--disable-cluster-dns", "--controllers", "*,-ingress"]
+
 
 def free_port() -> int:
     with socket.socket() as s:
