@@ -29,13 +29,23 @@ def _addr(value: str) -> tuple[str, int]:
               help="Region of the starter account's default VPC.")
 @click.option("--permissive", is_flag=True,
               help="Accept any access key as the starter admin (no signature checks). Default: strict.")
+@click.option("--vpc-pool", default=cloudcfg.CloudConfig.vpc_pool, show_default=True,
+              help="Where VPC blocks come from (inside 198.18.0.0/15; each VPC is a network on this machine).")
+@click.option("--lb-pool", default=cloudcfg.CloudConfig.lb_pool, show_default=True,
+              help="Addresses of internet-facing load balancers and the ECR registry (the first one).")
+@click.option("--hosts-file", default=cloudcfg.CloudConfig.hosts_file, show_default=True,
+              help="Where load balancer and ECR names resolve: the service's own block of this file "
+                   "(\"\" = nowhere).")
 @click.pass_context
-def cloud_group(ctx: click.Context, addr: str, data_dir: Path, region: str, permissive: bool) -> None:
-    """Run the local EKS-compatible cloud: EKS, IAM, STS and EC2 on one endpoint.
+def cloud_group(ctx: click.Context, addr: str, data_dir: Path, region: str, permissive: bool, vpc_pool: str,
+                lb_pool: str, hosts_file: str) -> None:
+    """Run the local EKS-compatible cloud: EKS, IAM, STS, EC2, ELBv2, ACM and ECR on one endpoint.
 
     Every cluster it creates is a real kubelite control plane; kubectl authenticates with IAM
     (`aws eks update-kubeconfig`). The starter account is 000000000000, user `admin`, access key
-    AKIAKUBELITESTARTER0 (see `kubelite cloud configure`).
+    AKIAKUBELITESTARTER0 (see `kubelite cloud configure`). Load balancer and ECR names resolve
+    through the service's block of /etc/hosts; for `kubelite login/push` to ECR, export
+    KUBELITE_REGISTRIES=<data-dir>/ecr/registries.yaml (it trusts the registry's CA).
     """
     ctx.ensure_object(dict)
     ctx.obj["addr"] = addr
@@ -48,7 +58,8 @@ def cloud_group(ctx: click.Context, addr: str, data_dir: Path, region: str, perm
     from kubelite.cloud.service import CloudService
 
     host, port = _addr(addr)
-    cfg = CloudConfig(data_dir=data_dir, host=host, port=port, default_region=region, strict=not permissive)
+    cfg = CloudConfig(data_dir=data_dir, host=host, port=port, default_region=region, strict=not permissive,
+                      vpc_pool=vpc_pool, lb_pool=lb_pool, hosts_file=hosts_file)
     if logging.getLogger().level > logging.INFO:
         logging.getLogger("kubelite").setLevel(logging.INFO)
     service = CloudService(cfg)
@@ -115,6 +126,7 @@ def configure_cmd(ctx: click.Context, profile: str, endpoint_url: str | None, re
     click.echo(f"  roles: arn:aws:iam::{cloudcfg.STARTER_ACCOUNT_ID}:role/{cloudcfg.STARTER_CLUSTER_ROLE}, "
                f"arn:aws:iam::{cloudcfg.STARTER_ACCOUNT_ID}:role/{cloudcfg.STARTER_NODE_ROLE}")
     click.echo(f"try: export AWS_PROFILE={profile}; aws sts get-caller-identity")
+    click.echo("for ECR with kubelite login/push: export KUBELITE_REGISTRIES=<the cloud's data dir>/ecr/registries.yaml")
 
 
 commands = [cloud_group]

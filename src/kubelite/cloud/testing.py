@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -64,6 +65,18 @@ def run_aws(env: dict[str, str], *args: str, check: bool = True,
         raise AssertionError(f"aws {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
     return r
 
+
+
+def aws_json(env: dict[str, str], *args: str) -> Any:
+    """An `aws` command's JSON output (the command must succeed)."""
+    return json.loads(run_aws(env, *args).stdout)
+
+
+def aws_error(env: dict[str, str], *args: str) -> str:
+    """An `aws` command that must fail: its stderr."""
+    r = run_aws(env, *args, check=False)
+    assert r.returncode != 0, args
+    return r.stderr
 
 def run_kubectl(env: dict[str, str], *args: str, check: bool = True,
                 timeout: float = 60) -> subprocess.CompletedProcess:

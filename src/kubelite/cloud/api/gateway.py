@@ -30,9 +30,10 @@ from .protocols import FormParams, Response, render_error
 log = logging.getLogger(__name__)
 
 # Form `Version` → signing name, for requests whose Authorization header we cannot read.
-QUERY_VERSIONS = {"2011-06-15": "sts", "2010-05-08": "iam", "2016-11-15": "ec2"}
+QUERY_VERSIONS = {"2011-06-15": "sts", "2010-05-08": "iam", "2016-11-15": "ec2", "2015-12-01": "elasticloadbalancing"}
 # `X-Amz-Target` prefixes of JSON 1.1 services.
-JSON_TARGETS = {"AWSOrganizationsV20161128": "organizations"}
+JSON_TARGETS = {"AWSOrganizationsV20161128": "organizations", "CertificateManager": "acm",
+                "AmazonEC2ContainerRegistry_V20150921": "ecr"}
 REST_PATHS = ("/clusters", "/tags/", "/access-policies", "/addons", "/eks-anywhere")
 
 

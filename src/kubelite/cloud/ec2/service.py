@@ -1,6 +1,7 @@
-"""The EC2 service (ec2 protocol, API 2016-11-15): the read side of the VPC model —
-DescribeVpcs, DescribeSubnets, DescribeSecurityGroups, DescribeAvailabilityZones,
-DescribeRegions and DescribeInstances (node-group instances), with EC2's filters."""
+"""The EC2 service (ec2 protocol, API 2016-11-15): the VPC model — CreateVpc, DeleteVpc,
+CreateSubnet, DeleteSubnet, CreateTags, DescribeVpcs, DescribeSubnets, DescribeSecurityGroups,
+DescribeAvailabilityZones, DescribeRegions and DescribeInstances (node-group and Fargate
+instances), with EC2's filters and error codes."""
 
 from __future__ import annotations
 
@@ -61,6 +62,18 @@ def _filtered(objs: list[dict], params: FormParams) -> list[dict]:
     return objs
 
 
+def _tag_specs(params: FormParams, resource_type: str) -> list[dict]:
+    """`TagSpecification.N.ResourceType` + `TagSpecification.N.Tag.M.Key/Value` for this type."""
+    out = []
+    for spec in params.structs("TagSpecification", member=False):
+        rt = spec.get("ResourceType") or ""
+        if rt != resource_type:
+            raise errors.ec2_error("InvalidParameterValue", f"'{rt}' is not a valid taggable resource type for "
+                                                            f"this operation.")
+        out += [{"key": t.get("Key") or "", "value": t.get("Value") or ""} for t in spec.structs("Tag", member=False)]
+    return out
+
+
 class EC2Service:
     name = "ec2"
     protocol = EC2
@@ -80,6 +93,8 @@ class EC2Service:
             raise errors.ec2_unauthorized()
         await self.network.ensure_default_vpc(p.account, call.region)
         result = op(call, call.form)
+        if hasattr(result, "__await__"):
+            result = await result
         return render_ec2(call.action, NAMESPACE, result, call.request_id)
 
     def _by_ids(self, objs: list[dict], ids: list[str], key: str, code: str, what: str) -> list[dict]:
@@ -92,6 +107,52 @@ class EC2Service:
                                          f"'{', '.join(missing)}' do{'' if len(missing) > 1 else 'es'} not exist")
         return [o for o in objs if o[key] in ids]
 
+    # -- writes --------------------------------------------------------------------------------
+    async def op_CreateVpc(self, call: Call, params: FormParams) -> dict:
+        cidr = params.get("CidrBlock")
+        if not cidr:
+            if params.get("Ipv4IpamPoolId"):
+                raise errors.ec2_error("InvalidParameterValue", "IPAM pools are not supported by this service")
+            raise errors.missing_parameter("CidrBlock")
+        if params.bool("AmazonProvidedIpv6CidrBlock") or params.get("Ipv6CidrBlock"):
+            raise errors.ec2_error("InvalidParameterValue", "IPv6 VPCs are not supported by this service")
+        vpc = await self.network.create_vpc(call.principal.account, call.region, cidr,
+                                            tags=_tag_specs(params, "vpc"))
+        return {"vpc": public(vpc)}
+
+    async def op_DeleteVpc(self, call: Call, params: FormParams) -> dict:
+        await self.network.delete_vpc(call.principal.account, call.region, params.require("VpcId"))
+        return {"return": True}
+
+    async def op_CreateSubnet(self, call: Call, params: FormParams) -> dict:
+        vpc_id = params.require("VpcId")
+        cidr = params.get("CidrBlock")
+        if not cidr:
+            raise errors.missing_parameter("CidrBlock")
+        zone = params.get("AvailabilityZone") or ""
+        zone_by_id = params.get("AvailabilityZoneId")
+        if zone_by_id and not zone:
+            zones = self.network.zones(call.region)
+            ids = [zone_id(call.region, i) for i in range(len(zones))]
+            if zone_by_id not in ids:
+                raise errors.ec2_error("InvalidParameterValue", f"Value ({zone_by_id}) for parameter "
+                                                                f"availabilityZoneId is invalid.")
+            zone = zones[ids.index(zone_by_id)]
+        subnet = await self.network.create_subnet(call.principal.account, call.region, vpc_id, cidr, zone=zone,
+                                                  tags=_tag_specs(params, "subnet"))
+        return {"subnet": public(subnet)}
+
+    async def op_DeleteSubnet(self, call: Call, params: FormParams) -> dict:
+        await self.network.delete_subnet(call.principal.account, call.region, params.require("SubnetId"))
+        return {"return": True}
+
+    async def op_CreateTags(self, call: Call, params: FormParams) -> dict:
+        tags = [{"key": t.get("Key") or "", "value": t.get("Value") or ""} for t in params.structs("Tag", member=False)]
+        await self.network.create_tags(call.principal.account, call.region, params.list("ResourceId", member=False),
+                                       tags)
+        return {"return": True}
+
+    # -- reads ---------------------------------------------------------------------------------
     def op_DescribeVpcs(self, call: Call, params: FormParams) -> dict:
         vpcs = self.network.vpcs(call.principal.account, call.region)
         vpcs = self._by_ids(vpcs, params.list("VpcId", member=False), "vpcId", "InvalidVpcID.NotFound", "vpc")

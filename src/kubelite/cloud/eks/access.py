@@ -59,6 +59,14 @@ def default_groups(type_: str) -> list[str]:
     return []
 
 
+async def grant_role(env: EKSEnv, cluster_key: str, cluster: dict, role_arn: str, type_: str) -> None:
+    """The access entry EKS makes for a node or Fargate role, when the cluster uses access entries and
+    the role has none yet."""
+    if cluster["accessConfig"]["authenticationMode"] in ("API", "API_AND_CONFIG_MAP") and not any(
+            e["principalArn"] == role_arn for e in env.state.values("eks-access-entries", cluster_key + "/")):
+        await put_entry(env, cluster_key, cluster, role_arn, type_=type_)
+
+
 async def put_entry(env: EKSEnv, cluster_key: str, cluster: dict, principal_arn: str, *,
                     type_: str = "STANDARD", username: str = "", groups: list[str] | None = None,
                     tags: dict | None = None, policies: list[dict] | None = None) -> dict:

@@ -112,13 +112,20 @@ class TokenReviewer:
             return web.json_response({"Code": "NotFound"}, status=404)
         auth = request.headers.get("Authorization", "")
         secret = auth[7:] if auth.lower().startswith("bearer ") else ""
+        found = None
         for _, n in self.env.state.items("eks-nodegroups"):
             for i in n["internal"]["instances"]:
                 if i["instanceId"] == instance_id and hmac.compare_digest(secret, i["secret"]):
-                    creds = await self.env.iam.assume_role_as_service(n["nodeRole"], instance_id)
-                    return web.json_response({"Code": "Success", "Type": "AWS-HMAC",
-                                              "AccessKeyId": creds["AccessKeyId"],
-                                              "SecretAccessKey": creds["SecretAccessKey"],
-                                              "Token": creds["SessionToken"], "Expiration": creds["Expiration"],
-                                              "Region": n["internal"]["region"]})
-        return web.json_response({"Code": "Unauthorized"}, status=401)
+                    found = (n["nodeRole"], instance_id, n["internal"]["region"])
+        for _, f in self.env.state.items("eks-fargate-nodes"):
+            # A Fargate node acts with its profile's pod execution role; the session is the node's
+            # name (aws-auth maps it as system:node:{{SessionName}}).
+            if f["instanceId"] == instance_id and hmac.compare_digest(secret, f["secret"]):
+                found = (f["roleArn"], f["nodeName"], f["clusterKey"].split("/")[1])
+        if found is None:
+            return web.json_response({"Code": "Unauthorized"}, status=401)
+        role, session, region = found
+        creds = await self.env.iam.assume_role_as_service(role, session)
+        return web.json_response({"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": creds["AccessKeyId"],
+                                  "SecretAccessKey": creds["SecretAccessKey"], "Token": creds["SessionToken"],
+                                  "Expiration": creds["Expiration"], "Region": region})

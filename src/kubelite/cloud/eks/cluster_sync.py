@@ -1,13 +1,16 @@
 """Drive one cluster to what its record asks for (level-triggered; called by a worker):
 
-- `CREATING`: start its control plane (`ControlPlanes.start`), put the access-entry RBAC in
+- `CREATING`: give its control plane a network interface in the cluster's VPC (an address of
+  its first subnet, held by the host on the VPC's bridge: the API server is advertised there and
+  cluster DNS listens there), start it (`ControlPlanes.start`), put the access-entry RBAC in
   place, then `ACTIVE` with the endpoint and CA; a start that fails or times out makes it
   `FAILED` with a health issue (its processes stopped, its data kept for DeleteCluster).
 - `ACTIVE`: keep it running (after a restart of the service, start it again on the same port)
   and keep the RBAC for access policies in step with the access entries.
 - `UPDATING`: apply the update in progress, mark it `Successful` (or `Failed`), back to `ACTIVE`.
-- `DELETING`: destroy the control plane and everything recorded about the cluster, so it is
-  gone (DescribeCluster answers 404, which the `cluster-deleted` waiter waits for).
+- `DELETING`: destroy the control plane, what the cluster's load balancers and Fargate nodes
+  left (the `on_delete` hooks), its network interface, and everything recorded about it, so it
+  is gone (DescribeCluster answers 404, which the `cluster-deleted` waiter waits for).
 """
 
 from __future__ import annotations
@@ -16,22 +19,35 @@ import asyncio
 import base64
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
+from kubelite.cloud.api.errors import ServiceError
 from kubelite.machinery import errors as kerrors
 
 from ..provisioner.interface import ControlPlanes, ControlPlaneSpec, ProvisionError
+from ..provisioner.vpcnet import FakeHostNetwork, HostNetworks
 from . import access, model, rbac, updates
 from .service import EKSEnv
 
 log = logging.getLogger(__name__)
 
 
+# What a managed cluster's controller manager does not run: node IPAM (pods take VPC addresses,
+# not per-node pod CIDRs), the service load-balancer and Ingress controllers (the service's
+# load balancer controller makes NLBs and ALBs instead).
+MANAGED_CONTROLLERS = "*,-nodeipam,-servicelb,-ingress"
+
+DeleteHook = Callable[[str, dict], Awaitable[None]]
+
+
 class ClusterSync:
-    def __init__(self, env: EKSEnv, control_planes: ControlPlanes, webhook_url: Callable[[str], str]):
+    def __init__(self, env: EKSEnv, control_planes: ControlPlanes, webhook_url: Callable[[str], str], *,
+                 host_network: HostNetworks | None = None):
         self.env = env
         self.control_planes = control_planes
         self.webhook_url = webhook_url
+        self.host_network = host_network or FakeHostNetwork()
+        self.on_delete: list[DeleteHook] = []
 
     def spec(self, c: dict) -> ControlPlaneSpec:
         internal = c["internal"]
@@ -39,7 +55,31 @@ class ClusterSync:
         return ControlPlaneSpec(cluster_id=c["id"], name=c["name"], version=c["version"], data_dir=data_dir,
                                 port=internal.get("port") or 0,
                                 service_cidr=c["kubernetesNetworkConfig"]["serviceIpv4Cidr"],
-                                webhook_url=self.webhook_url(c["id"]), webhook_token=internal["webhookSecret"])
+                                webhook_url=self.webhook_url(c["id"]), webhook_token=internal["webhookSecret"],
+                                vpc_address=internal.get("vpcAddress") or "", controllers=MANAGED_CONTROLLERS)
+
+    def vpc_cidr(self, c: dict) -> str:
+        internal = c["internal"]
+        if internal.get("vpcCidr"):
+            return internal["vpcCidr"]
+        vpc = self.env.network.vpc(internal["account"], internal["region"], c["resourcesVpcConfig"]["vpcId"])
+        return vpc["cidrBlock"] if vpc else ""
+
+    async def _vpc_address(self, key: str, c: dict) -> dict:
+        """The control plane's address in the VPC (allocated once), held by the host."""
+        internal = c["internal"]
+        if not internal.get("vpcAddress"):
+            subnet = c["resourcesVpcConfig"]["subnetIds"][0]
+            ip = await self.env.network.allocate_address(internal["account"], internal["region"], subnet)
+            cur = self.env.state.get("eks-clusters", key)
+            if cur is None:
+                await self.env.network.release_address(internal["account"], internal["region"], subnet, ip)
+                return c
+            cur["internal"].update(vpcAddress=ip, vpcAddressSubnet=subnet, vpcCidr=self.vpc_cidr(cur))
+            await self.env.state.put("eks-clusters", key, cur)
+            c = cur
+        await self.host_network.attach(self.vpc_cidr(c), c["internal"]["vpcAddress"])
+        return c
 
     async def sync(self, key: str) -> bool:
         c = self.env.state.get("eks-clusters", key)
@@ -60,6 +100,7 @@ class ClusterSync:
         return False
 
     async def _start(self, key: str, c: dict) -> None:
+        c = await self._vpc_address(key, c)
         spec = self.spec(c)
         ep = await asyncio.wait_for(self.control_planes.start(spec), self.env.config.cluster_start_timeout)
         cur = self.env.state.get("eks-clusters", key)
@@ -75,8 +116,8 @@ class ClusterSync:
         try:
             await self._start(key, c)
             await self.sync_access(key)
-        except (ProvisionError, asyncio.TimeoutError, OSError, kerrors.StatusError) as e:
-            message = str(e) or "the control plane did not become ready in time"
+        except (ProvisionError, asyncio.TimeoutError, OSError, kerrors.StatusError, ServiceError) as e:
+            message = getattr(e, "message", "") or str(e) or "the control plane did not become ready in time"
             log.warning("cluster %s failed to start: %s", key, message)
             await self.control_planes.stop(c["id"])
             cur = self.env.state.get("eks-clusters", key)
@@ -140,7 +181,14 @@ class ClusterSync:
                                           "accessScope": {"type": "cluster", "namespaces": []}}])
 
     async def _delete(self, key: str, c: dict) -> None:
+        for hook in self.on_delete:
+            await hook(key, c)
         await self.control_planes.destroy(self.spec(c))
+        internal = c["internal"]
+        if internal.get("vpcAddress"):
+            await self.host_network.detach(self.vpc_cidr(c), internal["vpcAddress"])
+            await self.env.network.release_address(internal["account"], internal["region"],
+                                                   internal["vpcAddressSubnet"], internal["vpcAddress"])
         for table in ("eks-updates", "eks-access-entries", "eks-nodegroups"):
             for k, _ in list(self.env.state.items(table, key + "/")):
                 await self.env.state.delete(table, k)

@@ -18,7 +18,7 @@ from kubelite.cloud.iam import policy
 
 from . import access, model
 from . import validation as v
-from .service import EKSEnv, page
+from .service import EKSEnv, paged
 
 SUPPORT_TYPES = ("STANDARD", "EXTENDED")
 
@@ -166,7 +166,7 @@ async def create_cluster(env: EKSEnv, call: Call, req: dict) -> dict:
         "upgradePolicy": {"supportType": support}, "id": cluster_id,
         "internal": {"account": call.principal.account, "region": call.region,
                      "creator": call.principal.canonical_arn, "webhookSecret": env.ids.token(40),
-                     "port": 0, "dataDir": ""},
+                     "port": 0, "dataDir": "", "vpcCidr": vpc_cidr or ""},
     }
     if encryption:
         record["encryptionConfig"] = encryption
@@ -196,11 +196,7 @@ async def list_clusters(env: EKSEnv, call: Call, req: dict) -> dict:
     env.authorize(call, "eks:ListClusters", "*")
     prefix = f"{call.principal.account}/{call.region}/"
     names = sorted(c["name"] for c in env.state.values("eks-clusters", prefix))
-    items, token = page(v.Fields(), names, req.get("maxResults"), req.get("nextToken"))
-    out: dict[str, Any] = {"clusters": items}
-    if token:
-        out["nextToken"] = token
-    return out
+    return paged(v.Fields(), "clusters", names, req)
 
 
 async def delete_cluster(env: EKSEnv, call: Call, req: dict) -> dict:
@@ -211,6 +207,8 @@ async def delete_cluster(env: EKSEnv, call: Call, req: dict) -> dict:
         return {"cluster": model.view(c)}
     if env.nodegroups(key):
         raise errors.resource_in_use("Cluster has nodegroups attached", clusterName=name)
+    if env.state.values("eks-fargate-profiles", key + "/"):
+        raise errors.resource_in_use("Cluster has fargate profiles attached", clusterName=name)
     if c.get("deletionProtection"):
         raise errors.invalid_request(f"Cannot delete cluster {name} because deletion protection is enabled. "
                                      f"Disable it with UpdateClusterConfig first.", clusterName=name)

@@ -23,12 +23,12 @@ import logging
 import time
 from typing import Any
 
-from kubelite.cloud import arn as arns
+from kubelite.cloud.ec2 import instance_types
 from kubelite.cloud.ec2.network import private_dns_name
 from kubelite.machinery import errors as kerrors
 
 from ..provisioner.interface import ControlPlanes, Instances, InstanceSpec, ProvisionError
-from . import model, updates
+from . import aws_auth, model, updates
 from .service import EKSEnv
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,25 @@ def k8s_taints(taints: list[dict]) -> list[dict]:
     return out
 
 
+def cluster_dns_ip(c: dict) -> str:
+    """The kube-dns Service address: the tenth of the cluster's Service range (as EKS sets it)."""
+    import ipaddress
+
+    cidr = (c.get("kubernetesNetworkConfig") or {}).get("serviceIpv4Cidr")
+    return str(ipaddress.ip_network(cidr)[10]) if cidr else ""
+
+
+async def no_registries(c: dict, role_arn: str, session: str) -> dict:
+    return {}
+
+
 class NodegroupSync:
     def __init__(self, env: EKSEnv, control_planes: ControlPlanes, instances: Instances, *,
-                 metadata_url: str = "", ready_timeout: float = 180.0, drain_timeout: float = 120.0):
+                 metadata_url: str = "", ready_timeout: float = 180.0, drain_timeout: float = 120.0,
+                 registries: Any = no_registries):
         self.env = env
+        # (cluster, node role ARN, session name) -> the node's registries file (ECR credentials)
+        self.registries = registries
         self.control_planes = control_planes
         self.instances = instances
         self.metadata_url = metadata_url
@@ -112,7 +127,8 @@ class NodegroupSync:
     # -- creation ------------------------------------------------------------------------------
     async def _create(self, key: str, n: dict, c: dict) -> None:
         if c["accessConfig"]["authenticationMode"] == "CONFIG_MAP":
-            await self._map_node_role(c, n["nodeRole"])
+            await aws_auth.map_role(self.control_planes.client(c["id"]), n["nodeRole"], NODE_ROLE_USERNAME,
+                                    ["system:bootstrappers", "system:nodes"])
         await self._ensure_instances(key, c)
         await self._scale_to(key, c, n["scalingConfig"]["desiredSize"])
         n = self.env.state.get("eks-nodegroups", key) or n
@@ -123,35 +139,6 @@ class NodegroupSync:
             n["health"] = {"issues": []}
             n["modifiedAt"] = self.env.now()
             await self.env.state.put("eks-nodegroups", key, n)
-
-    async def _map_node_role(self, c: dict, role_arn: str) -> None:
-        """Add the node role to `aws-auth` (as EKS does for managed node groups); the path is
-        dropped, as aws-auth matches the canonical ARN of the assumed role."""
-        p = arns.principal(role_arn)
-        canonical = arns.iam(p.account, f"role/{p.name}") if p else role_arn
-        client = self.control_planes.client(c["id"])
-        import yaml
-
-        try:
-            cm = await client.get("configmaps", "aws-auth", "kube-system")
-        except kerrors.StatusError as e:
-            if not kerrors.is_not_found(e):
-                raise
-            cm = None
-        roles = yaml.safe_load((cm or {}).get("data", {}).get("mapRoles") or "[]") or []
-        if any(isinstance(r, dict) and str(r.get("rolearn", "")).lower() == canonical.lower() for r in roles):
-            return
-        roles.append({"rolearn": canonical, "username": NODE_ROLE_USERNAME,
-                      "groups": ["system:bootstrappers", "system:nodes"]})
-        data = dict((cm or {}).get("data") or {})
-        data["mapRoles"] = yaml.safe_dump(roles, sort_keys=False)
-        if cm is None:
-            await client.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap",
-                                               "metadata": {"name": "aws-auth", "namespace": "kube-system"},
-                                               "data": data}, "kube-system")
-        else:
-            cm["data"] = data
-            await client.update("configmaps", cm, "kube-system")
 
     # -- instances -----------------------------------------------------------------------------
     def _labels(self, n: dict, c: dict, zone: str, instance_type: str) -> dict[str, str]:
@@ -184,14 +171,18 @@ class NodegroupSync:
         acct, region = n["internal"]["account"], n["internal"]["region"]
         if instance is None:
             subnet = self._pick_subnet(n)
+            itype = instance_types.instance_type(n["instanceTypes"][0])
+            secondary = itype.secondary_addresses if itype else 15
             try:
-                ip = await self.env.network.allocate_address(acct, region, subnet["subnetId"])
+                ip, *pods = await self.env.network.allocate_addresses(acct, region, subnet["subnetId"],
+                                                                      1 + secondary)
             except Exception as e:
                 raise NodegroupError("InsufficientFreeAddresses", getattr(e, "message", str(e)),
                                      [subnet["subnetId"]]) from None
             instance = {"instanceId": self.env.ids.ec2("i"), "privateIpAddress": ip,
                         "privateDnsName": private_dns_name(region, ip), "subnetId": subnet["subnetId"],
                         "availabilityZone": subnet["availabilityZone"], "subnetCidr": subnet["cidrBlock"],
+                        "podAddresses": pods,
                         "instanceType": n["instanceTypes"][0], "releaseVersion": n["releaseVersion"],
                         "secret": self.env.ids.token(40), "launchTime": self.env.now()}
             n["internal"]["instances"].append(instance)
@@ -204,7 +195,10 @@ class NodegroupSync:
             labels=self._labels(n, c, instance["availabilityZone"], instance["instanceType"]),
             taints=k8s_taints(n.get("taints") or []), api_server=c.get("endpoint", ""),
             ca_pem=_ca(c), region=region, cluster_name=c["name"], metadata_url=self.metadata_url,
-            instance_secret=instance["secret"], version=n["version"])
+            instance_secret=instance["secret"], version=n["version"],
+            vpc_cidr=c["internal"].get("vpcCidr") or "", pod_addresses=list(instance.get("podAddresses") or []),
+            max_pods=instance_types.max_pods(instance["instanceType"]), cluster_dns=cluster_dns_ip(c),
+            registries=await self.registries(c, n["nodeRole"], instance["instanceId"]))
         try:
             await self.instances.launch(spec)
         except ProvisionError as e:
@@ -236,7 +230,8 @@ class NodegroupSync:
                 raise
         n = self.env.state.get("eks-nodegroups", key)
         acct, region = c["internal"]["account"], c["internal"]["region"]
-        await self.env.network.release_address(acct, region, instance["subnetId"], instance["privateIpAddress"])
+        await self.env.network.release_addresses(acct, region, instance["subnetId"],
+                                                 [instance["privateIpAddress"], *(instance.get("podAddresses") or [])])
         await self.env.network.delete_instance(acct, region, instance["instanceId"])
         if n is not None:
             n["internal"]["instances"] = [i for i in n["internal"]["instances"]

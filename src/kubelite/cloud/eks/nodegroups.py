@@ -15,11 +15,12 @@ from kubelite import KUBERNETES_VERSION, __version__
 from kubelite.cloud import arn as arns
 from kubelite.cloud.api import errors
 from kubelite.cloud.api.gateway import Call
+from kubelite.cloud.ec2 import instance_types as instance_types_table
 
 from . import access, model, updates
 from . import validation as v
 from .clusters import check_role
-from .service import EKSEnv, page
+from .service import EKSEnv, paged
 
 INSTANCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 LINUX_X86_AMIS = ("AL2_x86_64", "AL2023_x86_64_STANDARD", "BOTTLEROCKET_x86_64", "CUSTOM")
@@ -105,6 +106,9 @@ async def create_nodegroup(env: EKSEnv, call: Call, req: dict) -> dict:
     for t in instance_types:
         if not INSTANCE_TYPE_RE.match(t):
             raise ctx.invalid(f"Invalid instance type: {t}")
+        if instance_types_table.instance_type(t) is None:
+            raise ctx.invalid(f"Instance type {t} is not supported by this service (its pod limit is not known); "
+                              f"use one of {', '.join(sorted(instance_types_table.INSTANCE_TYPES))}")
     ami = v.string(ctx, req, "amiType", enum=AMI_TYPES) or "AL2023_x86_64_STANDARD"
     if ami not in LINUX_X86_AMIS:
         raise ctx.invalid(f"amiType {ami} is not supported by this service: its nodes run Linux on this x86_64 "
@@ -169,9 +173,7 @@ async def create_nodegroup(env: EKSEnv, call: Call, req: dict) -> dict:
     if remote is not None:
         record["remoteAccess"] = remote
     await env.state.put("eks-nodegroups", key, record)
-    if c["accessConfig"]["authenticationMode"] in ("API", "API_AND_CONFIG_MAP") and not any(
-            e["principalArn"] == node_role for e in env.state.values("eks-access-entries", ckey + "/")):
-        await access.put_entry(env, ckey, c, node_role, type_="EC2_LINUX")
+    await access.grant_role(env, ckey, c, node_role, "EC2_LINUX")
     env.kick("nodegroup", key)
     response = {"nodegroup": model.view(record)}
     await env.remember(call, "CreateNodegroup", req.get("clientRequestToken"), response)
@@ -191,11 +193,7 @@ async def list_nodegroups(env: EKSEnv, call: Call, req: dict) -> dict:
     env.authorize(call, "eks:ListNodegroups", env.cluster_arn(call, cluster))
     key, _ = env.cluster(call, cluster)
     names = sorted(n["nodegroupName"] for n in env.nodegroups(key))
-    items, token = page(v.Fields(clusterName=cluster), names, req.get("maxResults"), req.get("nextToken"))
-    out: dict[str, Any] = {"nodegroups": items}
-    if token:
-        out["nextToken"] = token
-    return out
+    return paged(v.Fields(clusterName=cluster), "nodegroups", names, req)
 
 
 async def delete_nodegroup(env: EKSEnv, call: Call, req: dict) -> dict:

@@ -1,7 +1,7 @@
 """The EKS API (rest-json, API 2017-11-01): routing by method and path, authorisation of every
 operation against the caller's identity policies (`eks:<Operation>`), and what the operations
 share (finding a cluster, pagination, idempotent replays). The operations themselves live in
-`clusters`, `nodegroups`, `updates`, `access` and `tags`.
+`clusters`, `nodegroups`, `fargate`, `updates`, `access` and `tags`.
 
 Paths are split on `/` before their segments are decoded, so an ARN with `%2F` in it stays one
 segment (`/clusters/c/access-entries/arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fdev%2Fr`).
@@ -45,7 +45,7 @@ class EKSEnv:
     config: CloudConfig
     ids: Ids
     clock: Any
-    kick: Callable[[str, str], None]          # (kind "cluster" | "nodegroup", key)
+    kick: Callable[[str, str], None]          # (kind "cluster" | "nodegroup" | "fargate", key)
 
     def now(self) -> float:
         return round(self.clock.now().timestamp(), 3)
@@ -117,6 +117,15 @@ def page(ctx: Fields, names: list[str], max_results: str | None, next_token: str
     return items, (base64.urlsafe_b64encode(items[-1].encode()).decode() if more and items else "")
 
 
+
+def paged(ctx: Fields, field: str, names: list[str], req: dict) -> dict:
+    """A List* response: a page of `names` under `field`, and `nextToken` when more remain."""
+    items, token = page(ctx, names, req.get("maxResults"), req.get("nextToken"))
+    out: dict[str, Any] = {field: items}
+    if token:
+        out["nextToken"] = token
+    return out
+
 Op = Callable[[EKSEnv, Call, dict], Awaitable[dict]]
 
 # (method, path pattern) -> operation name. `{x}` matches one (decoded) segment.
@@ -144,6 +153,10 @@ ROUTES: list[tuple[str, str, str]] = [
     ("GET", "clusters/{name}/access-entries/{principalArn}/access-policies", "ListAssociatedAccessPolicies"),
     ("DELETE", "clusters/{name}/access-entries/{principalArn}/access-policies/{policyArn}",
      "DisassociateAccessPolicy"),
+    ("POST", "clusters/{name}/fargate-profiles", "CreateFargateProfile"),
+    ("GET", "clusters/{name}/fargate-profiles", "ListFargateProfiles"),
+    ("GET", "clusters/{name}/fargate-profiles/{fargateProfileName}", "DescribeFargateProfile"),
+    ("DELETE", "clusters/{name}/fargate-profiles/{fargateProfileName}", "DeleteFargateProfile"),
     ("GET", "access-policies", "ListAccessPolicies"),
     ("POST", "tags/{resourceArn}", "TagResource"),
     ("GET", "tags/{resourceArn}", "ListTagsForResource"),
@@ -177,11 +190,11 @@ class EKSService:
     protocol = REST_JSON
 
     def __init__(self, env: EKSEnv):
-        from . import access, clusters, nodegroups, tags, updates
+        from . import access, clusters, fargate, nodegroups, tags, updates
 
         self.env = env
         self.ops: dict[str, Op] = {}
-        for mod in (clusters, nodegroups, updates, access, tags):
+        for mod in (clusters, nodegroups, fargate, updates, access, tags):
             self.ops.update(mod.OPERATIONS)
 
     async def handle(self, call: Call) -> Response:

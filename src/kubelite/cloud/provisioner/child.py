@@ -1,11 +1,15 @@
 """One managed cluster's control plane, as a child process of the EKS service:
 
     python -m kubelite.cloud.provisioner.child --data-dir D --https-port P \
-        --authentication-token-webhook-config-file F [--service-cidr C] [--parent-pid N]
+        --authentication-token-webhook-config-file F [--service-cidr C] [--parent-pid N] \
+        [--advertise-address A --cluster-dns-address A] [--controllers SPEC]
 
 It is `kubelite server --no-agent` (the same `ControlPlane` and components) plus a webhook token
-authenticator pointed at the service (EKS tokens are checked there). Once the webhook is in
-place it writes `<data-dir>/cloud-ready`; it exits when its parent (the service) is gone.
+authenticator pointed at the service (EKS tokens are checked there) and the Fargate admission
+plugin (pods matching a Fargate profile of `<data-dir>/fargate-profiles.json` go to the
+`fargate-scheduler`). With `--cluster-dns-address` (the control plane's address in the cluster's
+VPC) it serves cluster DNS there. Once the webhook is in place it writes `<data-dir>/cloud-ready`;
+it exits when its parent (the service) is gone.
 
 (When `kubelite server` gains `--authentication-token-webhook-config-file`, this becomes that
 command.)
@@ -40,6 +44,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--authentication-token-webhook-config-file", type=Path, required=True)
     p.add_argument("--authentication-token-webhook-cache-ttl", type=float, default=30.0)
     p.add_argument("--service-cidr", default="")
+    p.add_argument("--cluster-dns-address", default="")
+    p.add_argument("--controllers", default="*")
     p.add_argument("--parent-pid", type=int, default=0)
     p.add_argument("-v", "--verbose", action="count", default=0)
     return p.parse_args(argv)
@@ -51,18 +57,20 @@ async def run(args: argparse.Namespace) -> None:
     from kubelite.controlplane.run import ControlPlane
     from kubelite.machinery.addressplan import DEFAULT, AddressPlan
 
+    from .fargate_admission import FARGATE_PROFILES_FILE, FargateAdmission
     from .webhook import WebhookTokenAuthenticator
 
     plan = AddressPlan(service_cidr=args.service_cidr) if args.service_cidr else DEFAULT
     cfg = ServerConfig(data_dir=args.data_dir, bind_address=args.bind_address, port=args.https_port, agent=False,
-                       plan=plan)
+                       plan=plan, controller_names=args.controllers, cluster_dns_address=args.cluster_dns_address)
     if args.advertise_address:
         cfg.advertise_address = args.advertise_address
     cp = ControlPlane(cfg)
     components.attach(cp)
-    # Cluster DNS binds the host's node-network address (198.18.0.1:53): one per machine, so a
-    # managed cluster cannot run it there (it needs its own address on its own nodes' network).
-    cp.components = [(n, c) for n, c in cp.components if n not in SKIPPED_COMPONENTS]
+    if not args.cluster_dns_address:
+        # Without its own address in the VPC, cluster DNS would bind the host's node-network
+        # address (198.18.0.1:53), one per machine: not there.
+        cp.components = [(n, c) for n, c in cp.components if n not in SKIPPED_COMPONENTS]
     webhook = WebhookTokenAuthenticator.from_config_file(args.authentication_token_webhook_config_file,
                                                          ttl=args.authentication_token_webhook_cache_ttl)
     ready = args.data_dir / READY_FILE
@@ -72,6 +80,7 @@ async def run(args: argparse.Namespace) -> None:
         if cp.server is None:  # components start after the server exists
             raise RuntimeError("control plane has no API server")
         cp.server.authenticator.token_authenticators.append(webhook)
+        cp.server.admission.plugins.append(FargateAdmission(args.data_dir / FARGATE_PROFILES_FILE))
         ready.write_text(f"{os.getpid()}\n")
         try:
             await asyncio.Event().wait()

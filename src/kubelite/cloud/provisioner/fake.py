@@ -110,5 +110,9 @@ class FakeInstances:
     def running(self) -> list[str]:
         return sorted(self.specs)
 
+    async def update_registries(self, instance_id: str, registries: dict) -> None:
+        if instance_id in self.specs:
+            self.specs[instance_id].registries = registries
+
     async def close(self) -> None:
         self.specs.clear()

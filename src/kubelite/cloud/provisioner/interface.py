@@ -31,6 +31,11 @@ class ControlPlaneSpec:
     service_cidr: str = ""
     webhook_url: str = ""             # the token-review webhook the API server calls
     webhook_token: str = ""           # its bearer token
+    # The control plane's network interface in the cluster's VPC: the address its API server is
+    # advertised at and cluster DNS listens on, reachable from the VPC's nodes and pods.
+    vpc_address: str = ""
+    # Controllers the control plane runs (kube-controller-manager's --controllers syntax).
+    controllers: str = "*"
 
 
 @dataclass
@@ -79,6 +84,16 @@ class InstanceSpec:
     metadata_url: str = ""
     instance_secret: str = ""
     version: str = ""
+    # The VPC: its block (the node's eth0 carries that prefix), the subnet's block and the
+    # secondary addresses of the subnet the node's pods get (VPC CNI).
+    vpc_cidr: str = ""
+    pod_addresses: list[str] = field(default_factory=list)
+    max_pods: int = 110
+    cluster_dns: str = ""             # the kube-dns Service address
+    # A Fargate node: sized from its pod ({"cpus", "memory_bytes"}), else the machine's.
+    capacity: dict = field(default_factory=dict)
+    # A registries file for the node's pulls (k3s `registries.yaml` shape: ECR credentials).
+    registries: dict = field(default_factory=dict)
 
 
 class Instances(Protocol):
@@ -89,5 +104,8 @@ class Instances(Protocol):
         """Stop the agent and remove everything it made (netns, containers, cgroups, dirs)."""
 
     def running(self) -> list[str]: ...
+
+    async def update_registries(self, instance_id: str, registries: dict) -> None:
+        """Replace the node's registries file (fresh ECR credentials); the agent rereads it."""
 
     async def close(self) -> None: ...

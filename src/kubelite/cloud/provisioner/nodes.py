@@ -1,13 +1,14 @@
-"""`AgentInstances`: managed-node "instances" as real node agents (root, runc, CNI).
+"""`AgentInstances`: managed-node "instances" (node-group nodes and Fargate micro-nodes) as real
+node agents (root, runc, CNI).
 
-Each instance is a network namespace `kln-<instance id>` whose `eth0` (a veth `klw…` to the VPC's host
-bridge `klv<vpc>`, which carries no address: nothing is routed through the host) has the
-instance's private address from its subnet, and a `kubelite agent` process that keeps the
-node's pods, pod network (CNI bridge inside the namespace), and Service proxy there. The agent
-itself runs in the host's namespace, so it reaches its cluster's API server and the service's
-instance-metadata endpoint on 127.0.0.1; it authenticates as EKS nodes do, with an IAM token for
-the node role (`node_token`, an exec credential plugin). Pods on different nodes of a cluster
-reach each other through host-gw routes between the node namespaces (`RouteSyncer`).
+Each instance is a network namespace `kln-<instance id>` whose `eth0` (a veth `klw…` to the VPC's
+host bridge, see `vpcnet`) has the instance's private address from its subnet with the VPC's
+prefix, proxy ARP on (its pods' secondary addresses are answered for there) and no default route;
+and a node-agent process (`node_agent`, a `vpc_agent.VPCAgent`) that keeps the node's pods, their
+VPC-CNI network, its kubelet server and its Service proxy in that namespace. The agent itself runs
+in the host's namespace, so it reaches its cluster's API server and the service's instance-metadata
+endpoint on 127.0.0.1; it authenticates as EKS nodes do, with an IAM token for the node role
+(`node_token`, an exec credential plugin). Pods anywhere in the VPC reach each other directly.
 
 Everything an instance makes is named from its id (netns, veth, cgroup root, pod namespaces)
 and lives under `<base>/<instance id>/`; `terminate` stops the agent by PID and removes it all.
@@ -29,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from .interface import InstanceSpec, ProvisionError
+from .vpcnet import HostNetwork, HostNetworks
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +43,6 @@ def names(instance_id: str) -> dict[str, str]:
             "pods": f"klp{short}"}
 
 
-def bridge_name(vpc_cidr: str) -> str:
-    net = ipaddress.ip_network(vpc_cidr)
-    return f"klv{int(net.network_address):08x}"[:15]
-
-
 class _Instance:
     def __init__(self, spec: InstanceSpec, base: Path):
         self.spec = spec
@@ -55,14 +52,12 @@ class _Instance:
 
 
 class AgentInstances:
-    def __init__(self, base: Path | None = None, *, image_dir: Path | None = None, vpc_prefix: int = 21,
-                 route_block: str = "198.19.0.0/16"):
+    def __init__(self, base: Path | None = None, *, image_dir: Path | None = None,
+                 host_network: HostNetworks | None = None):
         self.base = base or Path("/var/lib/kubelite/cloud/instances")
         self.image_dir = image_dir or self.base.parent / "images"
-        self.vpc_prefix = vpc_prefix
-        self.route_block = route_block
+        self.host_network = host_network or HostNetwork()
         self._instances: dict[str, _Instance] = {}
-        self._routes: dict[str, asyncio.Task] = {}
 
     def running(self) -> list[str]:
         return sorted(k for k, i in self._instances.items() if i.proc is not None and i.proc.returncode is None)
@@ -77,16 +72,17 @@ class AgentInstances:
         n = inst.names
         try:
             inst.dir.mkdir(parents=True, exist_ok=True)
-            vpc = str(ipaddress.ip_network(f"{spec.private_ip}/{self.vpc_prefix}", strict=False))
-            bridge = bridge_name(vpc)
-            if not await netlink.link_exists(bridge):
-                await netlink.run("ip", "link", "add", bridge, "type", "bridge", check=False)
-            await netlink.run("ip", "link", "set", bridge, "up")
+            bridge = await self.host_network.ensure_vpc(spec.vpc_cidr)
             if n["netns"] not in netlink.list_netns(n["netns"]):
                 await netlink.add_netns(n["netns"])
             if not await netlink.link_exists(n["veth"]):
-                await netlink.add_node_link(n["netns"], n["veth"], bridge, spec.private_ip, self.vpc_prefix)
+                prefix = ipaddress.ip_network(spec.vpc_cidr, strict=False).prefixlen
+                await netlink.add_node_link(n["netns"], n["veth"], bridge, spec.private_ip, prefix)
+            # The VPC delivers a node's secondary addresses to it: answer ARP for the pods.
+            await netlink.run("ip", "netns", "exec", n["netns"], "sysctl", "-q", "-w", "net.ipv4.ip_forward=1",
+                              "net.ipv4.conf.eth0.proxy_arp=1")
             await self._write_credentials(inst)
+            await self.update_registries(spec.instance_id, spec.registries)
             await self._start_agent(inst)
         except Exception as e:
             await self.terminate(spec.instance_id)
@@ -120,12 +116,18 @@ class AgentInstances:
         import json
 
         spec, n, d = inst.spec, inst.names, inst.dir
+        (d / "ca.crt").write_bytes(spec.ca_pem)
         agent = {"node_name": spec.node_name, "node_ip": spec.private_ip,
-                 "node_netns": f"{NETNS_DIR}/{n['netns']}", "host_bridge": "", "cni_bridge": "cni0",
+                 "node_netns": f"{NETNS_DIR}/{n['netns']}", "host_bridge": "",
                  "netns_prefix": n["pods"], "cgroup_root": n["cgroup"], "data_dir": str(d / "data"),
                  "run_dir": str(d / "run"), "log_dir": str(d / "logs"), "image_dir": str(self.image_dir),
-                 "node_labels": dict(spec.labels), "kubelet_server": False}
-        (d / "agent.json").write_text(json.dumps({"agent": agent, "kubeconfig": str(d / "kubeconfig"),
+                 "node_labels": dict(spec.labels), "kubelet_server": True, "client_ca_file": str(d / "ca.crt"),
+                 "registries": str(d / "registries.yaml"), "pull_registries": list(spec.registries.get("allow") or []),
+                 "cluster_dns": [spec.cluster_dns] if spec.cluster_dns else None,
+                 "kubelet": {"max_pods": spec.max_pods}}
+        vpc = {"addresses": list(spec.pod_addresses), "subnet_cidr": spec.subnet_cidr}
+        (d / "agent.json").write_text(json.dumps({"agent": agent, "vpc": vpc, "capacity": spec.capacity,
+                                                  "kubeconfig": str(d / "kubeconfig"),
                                                   "parent_pid": os.getpid()}))
         args = [sys.executable, "-m", "kubelite.cloud.provisioner.node_agent", str(d / "agent.json")]
         log_file = open(d / "agent.log", "ab")
@@ -164,13 +166,27 @@ class AgentInstances:
             await netlink.delete_netns(ns)
         await netlink.delete_link(n["veth"])
         if inst is not None:
-            bridge = bridge_name(str(ipaddress.ip_network(f"{inst.spec.private_ip}/{self.vpc_prefix}", strict=False)))
-            if await netlink.link_exists(bridge) and not await netlink.bridge_ports(bridge):
-                await netlink.delete_link(bridge)
+            await self.host_network.release_vpc(inst.spec.vpc_cidr)
         for point in _mounts_under(str(d)):
             await netlink.run("umount", "-l", point, check=False)
         if d.exists() and not _mounts_under(str(d)):
             await asyncio.to_thread(shutil.rmtree, d, True)
+
+    async def update_registries(self, instance_id: str, registries: dict) -> None:
+        """The node's registries file (mirrors/configs for ECR), written atomically; the agent's
+        puller rereads it when it changes."""
+        inst = self._instances.get(instance_id)
+        d = inst.dir if inst else self.base / instance_id
+        if not d.exists():
+            return
+        doc = {k: v for k, v in registries.items() if k in ("mirrors", "configs")}
+        tmp = d / "registries.yaml.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            yaml.safe_dump(doc, f)
+        os.replace(tmp, d / "registries.yaml")
+        if inst is not None:
+            inst.spec.registries = registries
 
     async def close(self) -> None:
         """The service is stopping: stop the agents (their nodes come back with the service)."""

@@ -81,11 +81,16 @@ class ProcessControlPlanes:
         webhook_cfg = data / "webhook.kubeconfig"
         await asyncio.to_thread(write_config, webhook_cfg, spec.webhook_url, spec.webhook_token)
         (data / READY_FILE).unlink(missing_ok=True)
+        # With a VPC address the API server also listens there (for the VPC's nodes and pods).
+        bind = "0.0.0.0" if spec.vpc_address else self.bind_address
         args = [self.python, "-m", "kubelite.cloud.provisioner.child", "--data-dir", str(data), "--https-port",
-                str(port), "--bind-address", self.bind_address, "--authentication-token-webhook-config-file",
-                str(webhook_cfg), "--parent-pid", str(os.getpid()), *(["-v"] * self.verbose), *self.extra_args]
+                str(port), "--bind-address", bind, "--authentication-token-webhook-config-file",
+                str(webhook_cfg), "--parent-pid", str(os.getpid()), "--controllers", spec.controllers,
+                *(["-v"] * self.verbose), *self.extra_args]
         if spec.service_cidr:
             args += ["--service-cidr", spec.service_cidr]
+        if spec.vpc_address:
+            args += ["--advertise-address", spec.vpc_address, "--cluster-dns-address", spec.vpc_address]
         log_file = open(data / "control-plane.log", "ab")
         try:
             proc = await asyncio.create_subprocess_exec(*args, stdin=asyncio.subprocess.DEVNULL, stdout=log_file,
