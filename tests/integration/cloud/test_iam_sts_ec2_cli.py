@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from kubelite.cloud.provisioner.fake import FakeControlPlanes, FakeInstances
-from kubelite.cloud.testing import CloudThread, OffsetClock, aws_env, run_aws
+from kubelite.cloud.testing import CloudThread, OffsetClock, aws_env, aws_error, aws_json, run_aws
 
 ACCT = "000000000000"
 
@@ -33,16 +33,6 @@ def reset_clock(clock):
     clock.offset = timedelta(0)
     yield
     clock.offset = timedelta(0)
-
-
-def aws_json(env, *args):
-    return json.loads(run_aws(env, *args).stdout)
-
-
-def aws_error(env, *args):
-    r = run_aws(env, *args, check=False)
-    assert r.returncode != 0, args
-    return r.stderr
 
 
 def test_caller_identity_users_keys_and_policies(cloud, tmp_path):
