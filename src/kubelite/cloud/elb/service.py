@@ -83,9 +83,9 @@ class ELBv2Service:
             raise errors.validation_error("Load balancer names and load balancer ARNs cannot be specified at the "
                                           "same time")
         if arns:
-            recs = _pick(recs, "LoadBalancerArn", arns)
+            recs = _pick(recs, lambda r: r["loadBalancer"]["LoadBalancerArn"], arns, *_LB_MISSING)
         if names:
-            recs = _pick(recs, "LoadBalancerName", names)
+            recs = _pick(recs, lambda r: r["loadBalancer"]["LoadBalancerName"], names, *_LB_MISSING)
         page, nxt = _page([r["loadBalancer"] for r in recs], p)
         return {"LoadBalancers": page, "NextMarker": nxt}
 
@@ -140,11 +140,7 @@ class ELBv2Service:
                 raise _nf("ListenerNotFound", f"Listener '{listener}' not found")
             rules = [r for r in rules if r["ListenerArn"] == listener]
         if arns:
-            have = {r["RuleArn"]: r for r in rules}
-            missing = [a for a in arns if a not in have]
-            if missing:
-                raise _nf("RuleNotFound", f"One or more rules not found: {missing}")
-            rules = [have[a] for a in arns]
+            rules = _pick(rules, lambda r: r["RuleArn"], arns, "RuleNotFound", "One or more rules not found: {}")
         page, nxt = _page([{k: r[k] for k in _RULE_MEMBERS} for r in rules], p)
         return {"Rules": page, "NextMarker": nxt}
 
@@ -163,17 +159,9 @@ class ELBv2Service:
             self._lb(call, lb_arn)
             groups = [t for t in groups if lb_arn in t["LoadBalancerArns"]]
         if arns:
-            have = {t["TargetGroupArn"]: t for t in groups}
-            missing = [a for a in arns if a not in have]
-            if missing:
-                raise _nf("TargetGroupNotFound", f"One or more target groups not found: {missing}")
-            groups = [have[a] for a in arns]
+            groups = _pick(groups, lambda t: t["TargetGroupArn"], arns, *_TG_MISSING)
         if names:
-            have = {t["TargetGroupName"]: t for t in groups}
-            missing = [n for n in names if n not in have]
-            if missing:
-                raise _nf("TargetGroupNotFound", f"One or more target groups not found: {missing}")
-            groups = [have[n] for n in names]
+            groups = _pick(groups, lambda t: t["TargetGroupName"], names, *_TG_MISSING)
         page, nxt = _page([{k: v for k, v in t.items() if k not in _TG_HIDDEN} for t in groups], p)
         return {"TargetGroups": page, "NextMarker": nxt}
 
@@ -216,10 +204,14 @@ class ELBv2Service:
         return {"TargetHealthDescriptions": out}
 
 
-def _pick(recs: list[dict], field: str, wanted: list[str]) -> list[dict]:
-    """The load balancers named in `wanted` (ARNs or names), in that order; all must exist."""
-    have = {r["loadBalancer"][field]: r for r in recs}
+_LB_MISSING = ("LoadBalancerNotFound", "Load balancers '{}' not found")
+_TG_MISSING = ("TargetGroupNotFound", "One or more target groups not found: {}")
+
+
+def _pick(items: list[dict], key: Callable[[dict], str], wanted: list[str], code: str, message: str) -> list[dict]:
+    """The items named in `wanted` (ARNs or names), in that order; all must exist (`code` if not)."""
+    have = {key(i): i for i in items}
     missing = [w for w in wanted if w not in have]
     if missing:
-        raise _nf("LoadBalancerNotFound", f"Load balancers '{missing}' not found")
+        raise _nf(code, message.format(missing))
     return [have[w] for w in wanted]
