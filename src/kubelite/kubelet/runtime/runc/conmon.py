@@ -76,6 +76,7 @@ class Conmon:
                     pass_fds=(wfd,),
                     env={**os.environ, "_OCI_SYNCPIPE": str(wfd)},
                     start_new_session=True,
+                    cwd=str(bundle),  # conmon writes an `oom` marker into its working directory
                 )
             os.close(wfd)
             wfd = -1

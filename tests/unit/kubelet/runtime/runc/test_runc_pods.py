@@ -102,7 +102,11 @@ def test_shared_process_namespace(tmp_path):
     run(tmp_path, body)
 
 
-def test_oom_killed(tmp_path):
+def test_oom_killed(tmp_path, monkeypatch):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)   # conmon's `oom` marker must land in the bundle, not where the kubelet runs
+
     async def body(h):
         rt = h.runtime
         sc = sandbox_config(h, "oom")
@@ -116,6 +120,7 @@ def test_oom_killed(tmp_path):
         assert (st.exit_code, st.reason) == (137, ContainerReason.OOM_KILLED), st
 
     run(tmp_path, body)
+    assert list(cwd.iterdir()) == []
 
 
 def test_pids_limit_stops_a_fork_bomb(tmp_path):
