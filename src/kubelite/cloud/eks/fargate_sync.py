@@ -199,16 +199,20 @@ class FargateScheduler(Controller):
         c = self.env.state.get("eks-clusters", self.cluster_key)
         if c is None:
             return
-        live_uid = None
-        if pod is not None and (pod.get("spec") or {}).get("schedulerName") == FARGATE_SCHEDULER and \
-                (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
-            live_uid = pod["metadata"]["uid"]
+        live_uid, finished, deleting = None, False, False
+        if pod is not None and (pod.get("spec") or {}).get("schedulerName") == FARGATE_SCHEDULER:
+            finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+            deleting = bool(pod["metadata"].get("deletionTimestamp"))
+            # A completed pod frees its node; a deleted one keeps it until its kubelet has finished
+            # the pod (volumes, then the final DELETE): the pod would otherwise never leave the API.
+            if not finished or deleting:
+                live_uid = pod["metadata"]["uid"]
         for rec in self._records():
             if rec["namespace"] == ns and rec["podName"] == name and rec["podUid"] != live_uid:
                 await self._teardown(rec, c)
         if live_uid is None or pod is None:
             return
-        if pod["metadata"].get("deletionTimestamp") and not (pod.get("spec") or {}).get("nodeName"):
+        if deleting and (finished or not (pod.get("spec") or {}).get("nodeName")):
             return
         await self._run_pod(pod, c)
 
