@@ -101,7 +101,12 @@ class Controller:
                 self.queue.done(key)
 
 
+class RetryLater(Exception):
+    """An expected, passing condition (a cache behind the controller's own writes, say): the key is
+    retried with backoff and the failure logged without a traceback."""
+
+
 def _is_api_error(e: BaseException) -> bool:
     from kubelite.machinery.errors import StatusError
 
-    return isinstance(e, StatusError)
+    return isinstance(e, (StatusError, RetryLater))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 
 from kubelite.client import split_meta_namespace_key
-from kubelite.controllers.base import Controller, ControllerContext
+from kubelite.controllers.base import Controller, ControllerContext, RetryLater
 from kubelite.machinery.errors import StatusError, is_not_found
 
 from . import reconciler
@@ -25,7 +25,7 @@ from ..util.endpoint import TriggerTimeTracker, format_trigger_time, service_sel
 log = logging.getLogger(__name__)
 
 
-class StaleCache(Exception):
+class StaleCache(RetryLater):
     """The EndpointSlice cache has not yet seen this controller's last writes."""
 
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 
 from kubelite.client import SharedInformer, split_meta_namespace_key
-from kubelite.controllers.base import Controller, ControllerContext
+from kubelite.controllers.base import Controller, ControllerContext, RetryLater
 from kubelite.machinery.errors import StatusError, is_not_found
 
 from . import usage as usage_
@@ -22,7 +22,7 @@ from . import usage as usage_
 log = logging.getLogger(__name__)
 
 
-class CacheNotSynced(Exception):
+class CacheNotSynced(RetryLater):
     pass
 
 
