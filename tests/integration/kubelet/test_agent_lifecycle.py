@@ -61,16 +61,17 @@ def test_agent_restart_changes_nothing_visible(harness):
                 a = next(x for x in after["status"]["conditions"] if x["type"] == c)
                 b = next(x for x in before["status"]["conditions"] if x["type"] == c)
                 assert a["lastTransitionTime"] == b["lastTransitionTime"], c
-            # the pod deleted while the agent was down: nothing of it remains
-            sandboxes = await h.agent.runtime.list_pod_sandbox()
-            for _ in range(100):
+            # the pod deleted while the agent was down: nothing of it remains (the cleanup removes the
+            # sandbox first, then the volumes and the logs)
+            async def leftovers():
                 sandboxes = await h.agent.runtime.list_pod_sandbox()
-                if not [s for s in sandboxes if s.uid == gone_uid]:
+                return ([s.id for s in sandboxes if s.uid == gone_uid] + list(h.env.log_dir.glob(f"*_{gone_uid}"))
+                        + [p for p in [h.env.data_dir / "kubelet" / "pods" / gone_uid] if p.exists()])
+            for _ in range(100):
+                if not await leftovers():
                     break
                 await asyncio.sleep(0.1)
-            assert not [s for s in sandboxes if s.uid == gone_uid]
-            assert not list(h.env.log_dir.glob(f"*_{gone_uid}"))
-            assert not (h.env.data_dir / "kubelet" / "pods" / gone_uid).exists()
+            assert not await leftovers()
     asyncio.run(body())
 
 
