@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kubelite.kubelet.runtime.runc.cgroups import kill_and_remove_tree
+
 from . import netlink
 from .layout import BRIDGE, MAX_NODES, Layout, LayoutError, check_name, in_block, pick_slot
 from .state import ClusterState, Process, clusters_home, lookup, process_start_time, register, registered, unregister
@@ -520,19 +522,7 @@ def _remove_cgroups(prefix: str) -> list[str]:
         except OSError:
             continue
         for top in tops:
-            for d in sorted([p for p in top.rglob("*") if p.is_dir()], key=lambda p: -len(p.parts)) + [top]:
-                with contextlib.suppress(OSError):
-                    for pid in (d / "cgroup.procs").read_text().split():
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(int(pid), signal.SIGKILL)
-                for _ in range(50):
-                    try:
-                        d.rmdir()
-                        break
-                    except FileNotFoundError:
-                        break
-                    except OSError:
-                        time.sleep(0.02)
+            kill_and_remove_tree(top)
             removed.append(str(top))
     return removed
 

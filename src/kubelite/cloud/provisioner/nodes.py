@@ -24,10 +24,11 @@ import os
 import shutil
 import signal
 import sys
-import time
 from pathlib import Path
 
 import yaml
+
+from kubelite.kubelet.runtime.runc.cgroups import kill_and_remove_tree
 
 from .interface import InstanceSpec, ProvisionError
 from .vpcnet import HostNetwork, HostNetworks
@@ -217,18 +218,5 @@ def _remove_cgroups(name: str) -> None:
         return
     for hierarchy in root.iterdir():
         top = hierarchy / name
-        if not top.is_dir():
-            continue
-        for d in sorted([p for p in top.rglob("*") if p.is_dir()], key=lambda p: -len(p.parts)) + [top]:
-            with contextlib.suppress(OSError):
-                for pid in (d / "cgroup.procs").read_text().split():
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(int(pid), signal.SIGKILL)
-            for _ in range(50):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.02)
+        if top.is_dir():
+            kill_and_remove_tree(top)

@@ -180,3 +180,25 @@ def current_oom_score_adj() -> int:
             return int(f.read().strip() or 0)
     except OSError:
         return 0
+
+
+def kill_and_remove_tree(top: Path) -> None:
+    """Kill every process of a cgroup and its descendants, then remove them, deepest first (a
+    teardown: for a node's whole cgroup when its agent is gone). Blocking."""
+    import contextlib
+    import signal
+    import time
+
+    for d in sorted([p for p in top.rglob("*") if p.is_dir()], key=lambda p: -len(p.parts)) + [top]:
+        with contextlib.suppress(OSError):
+            for pid in (d / "cgroup.procs").read_text().split():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
+        for _ in range(50):   # the killed processes leave the cgroup a moment later
+            try:
+                d.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)
